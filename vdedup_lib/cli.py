@@ -1,0 +1,149 @@
+"""Command line: ``vdedup scan DIR``, ``vdedup evaluate REPORT TRUTH``, ``vdedup sweep DIR TRUTH``.
+
+``python main.py DIR`` is ``vdedup scan DIR``.  A scan only reads: it prints
+the groups (or writes ``--report``) and changes no file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .config import DEFAULT_EXTENSIONS, Config
+
+COMMANDS = ("scan", "evaluate", "sweep")
+
+
+def _add_scan_options(p: argparse.ArgumentParser) -> None:
+    d = Config()
+    p.add_argument("videos_dir", type=Path, help="folder to scan (recursively)")
+    p.add_argument("--epsilon", type=float, default=d.epsilon,
+                   help=f"DBSCAN radius in cosine distance (default {d.epsilon})")
+    p.add_argument("--extensions", default=",".join(d.extensions),
+                   help="comma-separated extensions, case-insensitive")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="frames per CNN batch")
+    p.add_argument("--embedding-size", type=int, default=None,
+                   help="reduce embeddings to this many dimensions with PCA (default: native)")
+    p.add_argument("--video-resize", type=int, default=d.video_resize,
+                   help=f"CNN input side in pixels (default {d.video_resize})")
+    p.add_argument("--seconds-between-frames", type=float, default=d.seconds_between_frames)
+    p.add_argument("--max-frames", type=int, default=d.max_frames_per_video,
+                   help="cap on sampled frames per video")
+    p.add_argument("--min-frames", type=int, default=d.min_frames_per_video)
+    p.add_argument("--min-samples", type=int, default=d.min_samples, help="DBSCAN min_samples")
+    p.add_argument("--model", default=d.model, help="efficientnet_lite0 | resnet18 | resnet50")
+    p.add_argument("--weights", type=Path, default=None, help="weights file for --model")
+    p.add_argument("--no-flip-invariance", action="store_true",
+                   help="do not average each frame with its mirror image (2x faster CNN)")
+    p.add_argument("--device", default=d.device, help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--num-workers", type=int, default=d.num_workers,
+                   help="DataLoader decoding processes")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Config with CLI flags overriding the defaults."""
+    return Config(videos_dir=args.videos_dir,
+                  extensions=tuple(e.strip() for e in args.extensions.split(",") if e.strip()),
+                  batch_size=args.batch_size, embedding_size=args.embedding_size,
+                  video_resize=args.video_resize, epsilon=args.epsilon,
+                  seconds_between_frames=args.seconds_between_frames,
+                  max_frames_per_video=args.max_frames,
+                  min_frames_per_video=min(args.min_frames, args.max_frames),
+                  model=args.model, weights=args.weights,
+                  flip_invariant=not args.no_flip_invariance, device=args.device,
+                  num_workers=args.num_workers, min_samples=args.min_samples)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vdedup", description="Find duplicate videos with a pretrained CNN and DBSCAN. "
+        "Scanning never changes a file.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    scan = sub.add_parser("scan", help="scan a folder and report duplicate groups")
+    _add_scan_options(scan)
+    scan.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    ev = sub.add_parser("evaluate", help="score a report against a truth CSV (path,group)")
+    ev.add_argument("report", type=Path)
+    ev.add_argument("truth", type=Path)
+    sw = sub.add_parser("sweep", help="scan once, then score a range of epsilon values")
+    _add_scan_options(sw)
+    sw.add_argument("truth", type=Path, help="truth CSV (path,group)")
+    sw.add_argument("--epsilons", default="0.02:0.40:0.01",
+                    help="start:stop:step (inclusive) or comma-separated values")
+    return parser
+
+
+def scan(config: Config, *, progress: bool = True, encoder=None):
+    """Encode, group and build the report for ``config.videos_dir``; returns (report, embeddings)."""
+    from .clustering import find_duplicates
+    from .encoder import encode_videos
+    from .report import build_report
+
+    emb = encode_videos(config=config, encoder=encoder, progress=progress)
+    dups = find_duplicates(emb.embeddings, epsilon=config.epsilon, min_samples=config.min_samples)
+    return build_report(emb, dups, config), emb
+
+
+def _parse_epsilons(text: str) -> list:
+    if ":" in text:
+        a, b, s = (float(x) for x in text.split(":"))
+        n = int(round((b - a) / s)) + 1
+        return [round(a + i * s, 6) for i in range(n)]
+    return [float(x) for x in text.split(",")]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "evaluate":
+            from .evaluation import evaluate_report, format_scores, read_truth
+            from .report import read_report
+
+            s = evaluate_report(read_report(args.report), read_truth(args.truth))
+            print(format_scores(s))
+            return 0
+        config = config_from_args(args)
+        if not config.videos_dir.is_dir():
+            parser.error(f"videos_dir is not a folder: {str(config.videos_dir)!r}")
+        t0 = time.perf_counter()
+        if args.command == "scan":
+            from .report import format_summary, write_report
+
+            report, _ = scan(config, progress=not args.no_progress)
+            report["scan_seconds"] = round(time.perf_counter() - t0, 3)
+            if args.report:
+                write_report(report, args.report)
+                n = len(report["groups"])
+                print(f"Wrote {args.report} ({len(report['videos'])} files, {n} groups, "
+                      f"{report['scan_seconds']:.1f} s).")
+            else:
+                print(format_summary(report))
+            return 0
+        if args.command == "sweep":
+            from .encoder import encode_videos
+            from .evaluation import choose_epsilon, read_truth, sweep_epsilon
+
+            truth = read_truth(args.truth)
+            emb = encode_videos(config=config, progress=not args.no_progress)
+            rows = sweep_epsilon(emb, truth, _parse_epsilons(args.epsilons),
+                                 min_samples=config.min_samples)
+            print(f"{'epsilon':>8} {'groups':>6} {'precision':>9} {'recall':>7} {'F1':>6} {'wrong_del':>9}")
+            for r in rows:
+                print(f"{r['epsilon']:8.3f} {r['n_groups']:6d} {r['precision']:9.3f} "
+                      f"{r['recall']:7.3f} {r['f1']:6.3f} {r['wrong_deletions']:9d}")
+            print(f"chosen epsilon (middle of the widest best-F1 run): {choose_epsilon(rows):.3f}")
+            return 0
+    except (ValueError, FileNotFoundError, NotADirectoryError) as e:
+        print(f"vdedup: error: {e}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

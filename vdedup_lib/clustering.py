@@ -1,0 +1,112 @@
+"""Stage 3: group duplicates with DBSCAN on cosine distance, and pick the file to keep.
+
+``epsilon`` is a cosine *distance* (``1 - cosine similarity``): two videos
+whose distance is at most ``epsilon`` are neighbours, and DBSCAN with
+``min_samples=1`` groups every chain of neighbours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .config import DEFAULT_EPSILON
+
+#: Pairs at or above this cosine similarity are recorded as evidence in the report.
+PAIR_SIMILARITY_FLOOR = 0.5
+
+
+@dataclass
+class DuplicateGroups:
+    """Result of ``find_duplicates``."""
+
+    #: DBSCAN label per embedded video (-1 never occurs with min_samples=1).
+    labels: np.ndarray
+    #: Groups of two or more videos, as lists of row indices, largest first.
+    groups: list
+    #: ``[N, N]`` cosine similarity between all embedded videos.
+    similarity: np.ndarray
+    #: Cosine-distance radius used.
+    epsilon: float
+    #: DBSCAN min_samples used.
+    min_samples: int = 1
+
+
+def cosine_similarity_matrix(embeddings: np.ndarray) -> np.ndarray:
+    """``[N, N]`` cosine similarity of L2-normalised rows, clipped to [-1, 1]."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    norms = np.linalg.norm(e, axis=1, keepdims=True)
+    e = e / np.maximum(norms, 1e-12)
+    return np.clip(e @ e.T, -1.0, 1.0)
+
+
+def find_duplicates(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
+                    min_samples: int = 1) -> DuplicateGroups:
+    """Group videos whose embeddings are within ``epsilon`` cosine distance.
+
+    Runs scikit-learn's DBSCAN on the precomputed cosine-distance matrix.
+    """
+    from sklearn.cluster import DBSCAN
+
+    if not (0.0 < epsilon < 2.0):
+        raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {epsilon!r}")
+    if min_samples < 1:
+        raise ValueError(f"min_samples must be >= 1, got {min_samples!r}")
+    n = len(embeddings)
+    if n == 0:
+        return DuplicateGroups(np.zeros(0, int), [], np.zeros((0, 0)), epsilon, min_samples)
+    sim = cosine_similarity_matrix(embeddings)
+    dist = np.clip(1.0 - sim, 0.0, 2.0)
+    labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(dist)
+    groups = []
+    for lab in sorted(set(labels.tolist()) - {-1}):
+        members = np.flatnonzero(labels == lab).tolist()
+        if len(members) > 1:
+            groups.append(members)
+    groups.sort(key=lambda g: (-len(g), g[0]))
+    return DuplicateGroups(labels, groups, sim, epsilon, min_samples)
+
+
+def similar_pairs(similarity: np.ndarray, *, min_similarity: float = PAIR_SIMILARITY_FLOOR) -> list:
+    """``[(i, j, similarity)]`` for i < j with similarity >= ``min_similarity``, highest first."""
+    iu, ju = np.triu_indices(len(similarity), k=1)
+    s = similarity[iu, ju]
+    keep = s >= min_similarity
+    pairs = list(zip(iu[keep].tolist(), ju[keep].tolist(), s[keep].tolist()))
+    pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
+    return pairs
+
+
+def keep_key(info: dict) -> tuple:
+    """Sort key: the best file to keep sorts first.
+
+    Highest resolution, then longest duration, then largest file, then oldest
+    modification time, then path (so ties are broken the same way every run).
+    """
+    w, h = info.get("width") or 0, info.get("height") or 0
+    return (-(w * h), -(info.get("duration_seconds") or 0.0), -(info.get("size_bytes") or 0),
+            info.get("mtime") or 0.0, info.get("relpath") or info.get("path", ""))
+
+
+def keep_reason(keep: dict, other: dict) -> str:
+    """Why ``keep`` won over ``other``: the first rule of ``keep_key`` that separates them."""
+    kw, kh = keep.get("width") or 0, keep.get("height") or 0
+    ow, oh = other.get("width") or 0, other.get("height") or 0
+    if kw * kh != ow * oh:
+        return f"higher resolution ({kw}x{kh} vs {ow}x{oh})"
+    kd, od = keep.get("duration_seconds") or 0.0, other.get("duration_seconds") or 0.0
+    if kd != od:
+        return f"longer ({kd:.2f} s vs {od:.2f} s)"
+    ks, os_ = keep.get("size_bytes") or 0, other.get("size_bytes") or 0
+    if ks != os_:
+        return f"larger file ({ks} vs {os_} bytes)"
+    km, om = keep.get("mtime") or 0.0, other.get("mtime") or 0.0
+    if km != om:
+        return "older modification time"
+    return "first by path (all else equal)"
+
+
+def choose_keep(infos: Sequence[dict]) -> int:
+    """Index in ``infos`` of the file to keep (see ``keep_key``)."""
+    return min(range(len(infos)), key=lambda i: keep_key(infos[i]))

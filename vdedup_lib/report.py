@@ -1,0 +1,138 @@
+"""The scan report: every file's status, the duplicate groups, and the pair evidence.
+
+Shape (paths relative to ``root``; extra keys are additions)::
+
+    {"root": "/abs/dir", "settings": {...},
+     "videos": [{"path", "status", "reason", "duration_seconds", "width", "height",
+                 "size_bytes", "frames_sampled", ...}],
+     "groups": [{"keep", "keep_reason", "remove", "review",
+                 "members": [{"path", "similarity_to_keep"}]}],
+     "pairs": [[path_a, path_b, similarity], ...],
+     "skipped": [{"path", "reason"}]}
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from .clustering import (PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_reason,
+                         similar_pairs)
+from .config import Config
+
+REPORT_VERSION = 1
+
+_VIDEO_KEYS = ("status", "reason", "duration_seconds", "fps", "width", "height", "rotation",
+               "size_bytes", "mtime", "codec", "container", "frames_sampled", "bad_packets",
+               "bitrate")
+
+
+def build_report(emb, dups: DuplicateGroups, config: Config) -> dict:
+    """Report dict for embeddings ``emb`` (``VideoEmbeddings``) grouped as ``dups``.
+
+    In each group the file to keep is chosen by ``clustering.keep_key``.  A
+    member is proposed for removal only when it is itself within ``epsilon`` of
+    the kept file; a member that joined the group only through a chain of
+    other members is listed under ``review`` and never proposed for removal.
+    Nothing here changes any file.
+    """
+    paths = emb.paths
+    infos = [emb.videos[i] for i in emb.ok_index]
+    sim = dups.similarity
+    groups = []
+    for g in dups.groups:
+        k = g[choose_keep([infos[i] for i in g])]
+        others = sorted((i for i in g if i != k), key=lambda i: -sim[k, i])
+        remove, review, members = [], [], []
+        for i in others:
+            s = float(sim[k, i])
+            members.append({"path": paths[i], "similarity_to_keep": round(s, 6),
+                            "keep_reason": keep_reason(infos[k], infos[i])})
+            (remove if 1.0 - s <= dups.epsilon + 1e-9 else review).append(paths[i])
+        groups.append({"keep": paths[k],
+                       "keep_reason": keep_reason(infos[k], infos[others[0]]) if others else "",
+                       "remove": remove, "review": review, "members": members})
+    videos = []
+    for v in emb.videos:
+        d = {"path": v["relpath"]}
+        d.update({key: v.get(key) for key in _VIDEO_KEYS})
+        videos.append(d)
+    pairs = [[paths[i], paths[j], round(float(s), 6)]
+             for i, j, s in similar_pairs(sim, min_similarity=PAIR_SIMILARITY_FLOOR)]
+    settings = config.to_dict()
+    settings["videos_dir"] = emb.root
+    settings["model"] = emb.model
+    settings["energy_kept"] = emb.energy_kept
+    root = Path(emb.root)
+    skipped = []
+    for p, r in emb.skipped:
+        try:
+            rel = Path(p).relative_to(root).as_posix()
+        except ValueError:
+            rel = str(p)
+        skipped.append({"path": rel, "reason": r})
+    return {"version": REPORT_VERSION, "root": emb.root, "settings": settings, "videos": videos,
+            "groups": groups, "pairs": pairs, "skipped": skipped}
+
+
+def write_report(report: dict, path) -> Path:
+    """Write ``report`` as JSON atomically (temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".vdedup-report-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1, ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_report(path) -> dict:
+    """Load a report written by ``write_report``; errors name the file."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            rep = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"report {str(path)!r} is not valid JSON: {e}") from e
+    for key in ("root", "videos", "groups", "pairs"):
+        if key not in rep:
+            raise ValueError(f"report {str(path)!r} has no {key!r} key")
+    return rep
+
+
+def format_summary(report: dict) -> str:
+    """Readable text summary of a report's groups and errors."""
+    lines = []
+    vids = report["videos"]
+    ok = sum(v["status"] == "ok" for v in vids)
+    lines.append(f"Scanned {len(vids)} files under {report['root']}: {ok} read, "
+                 f"{len(vids) - ok} unreadable.")
+    groups = report["groups"]
+    n_remove = sum(len(g["remove"]) for g in groups)
+    lines.append(f"{len(groups)} duplicate group(s); {n_remove} file(s) proposed for removal "
+                 f"(nothing was changed).")
+    for gi, g in enumerate(groups, 1):
+        lines.append("")
+        lines.append(f"Group {gi}: keep {g['keep']}" + (f"  [{g['keep_reason']}]" if g.get("keep_reason") else ""))
+        for m in g["members"]:
+            tag = "remove" if m["path"] in g["remove"] else "review"
+            lines.append(f"    {tag:6s} {m['path']}  (similarity {m['similarity_to_keep']:.3f})")
+    bad = [v for v in vids if v["status"] != "ok"]
+    if bad:
+        lines.append("")
+        lines.append("Unreadable files:")
+        for v in bad:
+            lines.append(f"    {v['path']}: {v['reason']}")
+    if report.get("skipped"):
+        lines.append("")
+        lines.append("Not scanned:")
+        for s in report["skipped"]:
+            lines.append(f"    {s['path']}: {s['reason']}")
+    return "\n".join(lines)
