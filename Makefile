@@ -1,0 +1,38 @@
+# One-command set-up on a fresh machine (Python 3.11 + pip; no internet needed
+# beyond PyPI and Debian packages).  `make demo` and `make test` each create
+# the virtual environment first if it is missing.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# torch 2.14.1 / torchvision 0.29.1: the releases on this machine's disk (a CUDA
+# build that also runs on the CPU); see README "Install".
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: venv demo test notebooks browser clean
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[notebooks,test]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+## Print the duplicate groups found in data/sample_videos (changes nothing).
+demo: venv
+	$(PY) main.py data/sample_videos
+
+## Run the whole test suite.
+test: venv browser
+	MPLBACKEND=Agg $(PY) -m pytest -q
+
+## Debian's chromium for the browser tests (playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium >/dev/null); \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,68 @@
+"""Shared fixtures: tiny real videos made with PyAV, and one scan of the sample set."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "sample_videos"
+
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "page",
+          "retina", "hubble_deep_field", "cat", "colorwheel")
+
+
+def scene(kind: int, t: int, h: int = 96, w: int = 128) -> np.ndarray:
+    """Frame ``t`` of a small real-photo scene: a window panning across scikit-image photo ``kind``."""
+    import cv2
+    from skimage import data
+
+    img = getattr(data, PHOTOS[kind % len(PHOTOS)])()
+    if img.ndim == 2:
+        img = np.stack([img] * 3, axis=2)
+    img = cv2.resize(img[..., :3], (w * 2, h * 2), interpolation=cv2.INTER_AREA)
+    y, x = (t * 2) % h, (t * 3) % w
+    return np.ascontiguousarray(img[y:y + h, x:x + w])
+
+
+def write_video(path, frames, *, fps: int = 10, codec: str = "mpeg4", rotation: int = 0) -> Path:
+    """Encode ``frames`` (list of HxWx3 uint8) to ``path`` with PyAV."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        s = out.add_stream(codec, rate=fps)
+        s.width, s.height = w, h
+        s.pix_fmt = "yuv420p"
+        s.bit_rate = 1_000_000  # PyAV's default for mpeg4 is a few kbit/s: mush
+        if rotation:
+            s.set_display_rotation(rotation)
+        for f in frames:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+    return path
+
+
+def make_clip(path, kind: int, *, n: int = 30, fps: int = 10, **kw) -> Path:
+    return write_video(path, [scene(kind, t) for t in range(n)], fps=fps, **kw)
+
+
+@pytest.fixture
+def make_video():
+    return make_clip
+
+
+@pytest.fixture(scope="session")
+def sample_scan():
+    """Scan ``data/sample_videos`` once per session with default settings: (report, embeddings)."""
+    from vdedup_lib.cli import scan
+    from vdedup_lib.config import Config
+
+    return scan(Config(videos_dir=SAMPLES), progress=False)

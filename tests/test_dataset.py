@@ -1,0 +1,176 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from conftest import SAMPLES, make_clip, scene, write_video
+from vdedup_lib.dataset import (VideosDataset, collate_videos, detect_borders, find_videos,
+                                sample_frames)
+
+
+def test_find_videos_recursive_case_insensitive_sorted(tmp_path):
+    for rel in ["b.MP4", "a/z.mkv", "a/b c é.WebM", "notes.txt", "c.avi", ".vdedup-trash/1/old.mp4"]:
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    listing = find_videos(tmp_path, (".mp4", ".mkv", ".webm", ".avi"))
+    rels = [Path(f).relative_to(tmp_path).as_posix() for f in listing.files]
+    assert rels == ["a/b c é.WebM", "a/z.mkv", "b.MP4", "c.avi"]
+
+
+def test_symlinks_and_hardlinks_are_not_separate_videos(tmp_path):
+    real = make_clip(tmp_path / "real.mp4", 1)
+    os.symlink("real.mp4", tmp_path / "link.mp4")
+    os.link(real, tmp_path / "zz_hard.mp4")
+    (tmp_path / "dirlink").symlink_to(tmp_path, target_is_directory=True)
+    listing = find_videos(tmp_path)
+    assert [Path(f).name for f in listing.files] == ["real.mp4"]
+    reasons = {Path(p).name: r for p, r in listing.skipped}
+    assert "symlink" in reasons["link.mp4"]
+    assert "hardlink of real.mp4" in reasons["zz_hard.mp4"]
+    assert "symlink" in reasons["dirlink"]
+
+
+def test_unreadable_folder_is_reported_and_walk_goes_on(tmp_path):
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open" / "a.mp4").write_bytes(b"x")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.mp4").write_bytes(b"x")
+    os.chmod(tmp_path / "locked", 0o000)
+    as_root = os.geteuid() == 0
+    if as_root:  # root reads anything: walk as an unprivileged user instead
+        for parent in [tmp_path] + list(tmp_path.parents):
+            if str(parent).startswith(("/tmp/", "/var/tmp/")):
+                os.chmod(parent, os.stat(parent).st_mode | 0o055)
+        os.seteuid(65534)
+    try:
+        listing = find_videos(tmp_path)
+    finally:
+        if as_root:
+            os.seteuid(0)
+        os.chmod(tmp_path / "locked", 0o755)
+    assert [Path(f).name for f in listing.files] == ["a.mp4"]
+    assert any("folder not readable" in r and "locked" in str(p) for p, r in listing.skipped)
+
+
+def test_sample_frames_metadata_and_shape(tmp_path):
+    p = make_clip(tmp_path / "clip.mp4", 3, n=40, fps=10)
+    s = sample_frames(p, resize=64, seconds_between_frames=0.5, max_frames=32, min_frames=4)
+    assert s.info.status == "ok", s.info.reason
+    assert s.frames.dtype == torch.uint8 and s.frames.shape[1:] == (3, 64, 64)
+    assert s.frames.shape[0] == 8  # 4 s / 0.5 s
+    assert s.info.width == 128 and s.info.height == 96
+    assert s.info.fps == pytest.approx(10)
+    assert s.info.duration_seconds == pytest.approx(4.0, abs=0.15)
+    assert s.info.size_bytes == p.stat().st_size
+    assert np.all(np.diff(s.pts_seconds.numpy()) > 0)
+
+
+def test_frame_cap_spreads_samples_over_whole_video(tmp_path):
+    p = make_clip(tmp_path / "long.mp4", 4, n=300, fps=10)  # 30 s
+    s = sample_frames(p, resize=32, seconds_between_frames=0.5, max_frames=6, min_frames=2)
+    t = s.pts_seconds.numpy()
+    assert len(t) == 6
+    assert t[0] < 5 and t[-1] > 25  # covers the whole video, not its start
+
+
+def test_short_clip_still_gives_min_frames(tmp_path):
+    p = make_clip(tmp_path / "short.mp4", 5, n=20, fps=10)  # 2 s
+    s = sample_frames(p, resize=32, seconds_between_frames=1.0, max_frames=32, min_frames=8)
+    assert s.frames.shape[0] == 8
+
+
+def test_rotation_metadata_is_applied(tmp_path):
+    frames = [scene(6, t) for t in range(20)]
+    rotated_meta = write_video(tmp_path / "meta.mp4", frames, rotation=90)
+    upright = write_video(tmp_path / "upright.mp4", [np.ascontiguousarray(np.rot90(f)) for f in frames])
+    a = sample_frames(rotated_meta, resize=64, min_frames=4)
+    b = sample_frames(upright, resize=64, min_frames=4)
+    assert a.info.rotation == 90
+    assert (a.info.width, a.info.height) == (96, 128) == (b.info.width, b.info.height)
+    diff = (a.frames.float() - b.frames.float()).abs().mean()
+    wrong = (torch.flip(a.frames, dims=[2, 3]).float() - b.frames.float()).abs().mean()
+    assert diff < 12 and wrong > 2 * diff
+
+
+def test_letterbox_borders_are_detected():
+    rng = np.random.default_rng(0)
+    stack = np.zeros((5, 100, 80, 3), np.uint8)
+    stack[:, 20:80, :] = rng.integers(0, 255, (5, 60, 80, 3))
+    assert detect_borders(stack) == (20, 20, 0, 0)
+    stack[:, :, :10] = 40  # plus a flat grey pillar on the left
+    assert detect_borders(stack)[2] == 10
+
+
+def _audio_only(path):
+    import av
+
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("flac", rate=8000)
+        s.layout = "mono"
+        for i in range(10):
+            fr = av.AudioFrame.from_ndarray(
+                (np.sin(np.arange(800) / 5.0) * 3000).astype(np.int16)[None], format="s16",
+                layout="mono")
+            fr.sample_rate = 8000
+            fr.pts = i * 800
+            for pkt in s.encode(fr):
+                out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+
+
+def test_bad_inputs_get_error_status_and_reason(tmp_path):
+    good = make_clip(tmp_path / "good.mp4", 7, n=30)
+    (tmp_path / "zero.mp4").write_bytes(b"")
+    (tmp_path / "text.mp4").write_text("this is not a video\n")
+    (tmp_path / "random.mp4").write_bytes(np.random.default_rng(1).bytes(50_000))
+    (tmp_path / "trunc.mp4").write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    _audio_only(tmp_path / "audio.mkv")
+    expected = {"zero.mp4": "zero-byte", "text.mp4": "FFmpeg", "random.mp4": "",
+                "trunc.mp4": "", "audio.mkv": "no video stream"}
+    for name, needle in expected.items():
+        s = sample_frames(tmp_path / name, resize=32)
+        assert s.info.status == "error", name
+        assert s.info.reason and needle in s.info.reason, (name, s.info.reason)
+        assert s.frames.shape[0] == 0
+
+
+def test_truncated_stream_that_partly_decodes_is_kept_with_warning(tmp_path):
+    good = make_clip(tmp_path / "g.mkv", 8, n=60)
+    data = good.read_bytes()
+    (tmp_path / "half.mkv").write_bytes(data[: len(data) // 2])
+    s = sample_frames(tmp_path / "half.mkv", resize=32, min_frames=4)
+    assert s.info.status == "ok"
+    assert 0 < s.frames.shape[0]
+
+
+def test_dataloader_with_workers_collates_different_lengths(tmp_path):
+    make_clip(tmp_path / "a.mp4", 1, n=20)
+    make_clip(tmp_path / "b.mkv", 2, n=60)
+    (tmp_path / "c.mp4").write_bytes(b"")
+    ds = VideosDataset(tmp_path, video_resize=48, seconds_between_frames=0.5,
+                       max_frames_per_video=32, min_frames_per_video=2)
+    assert len(ds) == 3
+    dl = DataLoader(ds, batch_size=3, num_workers=2, collate_fn=collate_videos)
+    (batch,) = list(dl)
+    assert batch["lengths"] == [4, 12, 0]
+    assert batch["frames"].shape == (16, 3, 48, 48)
+    assert [i["status"] for i in batch["infos"]] == ["ok", "ok", "error"]
+    assert [Path(p).name for p in batch["paths"]] == ["a.mp4", "b.mkv", "c.mp4"]
+
+
+@pytest.mark.parametrize("ext", [".ogv", ".mpg", ".mkv", ".webm", ".avi", ".mov", ".mp4"])
+def test_sample_set_formats_decode(ext):
+    import csv
+
+    with open(SAMPLES / "truth.csv", newline="") as f:
+        paths = [r["path"] for r in csv.DictReader(f) if r["path"].lower().endswith(ext)]
+    assert paths, f"sample set has no {ext} file"
+    for rel in paths:
+        s = sample_frames(SAMPLES / rel, resize=32)
+        assert s.info.status == "ok", (rel, s.info.reason)
+        assert s.frames.shape[0] >= 4, rel

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from conftest import make_clip
+from vdedup_lib.config import Config
+from vdedup_lib.encoder import (EncoderCNN, WeightsNotFoundError, build_backbone, encode_videos,
+                                fit_projection, imagenet_categories, pool_frames)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return EncoderCNN(device="cpu")
+
+
+# Real photos shipped with scikit-image and their ImageNet classes.
+PHOTOS = [("chelsea", "Egyptian cat"), ("coffee", "espresso")]
+
+
+@pytest.mark.parametrize("photo,label", PHOTOS)
+def test_pretrained_weights_classify_real_photos(encoder, photo, label):
+    top5 = encoder.top5(getattr(data, photo)())
+    assert top5[0][0] == label, top5
+    assert top5[0][1] > 0.5
+
+
+def test_random_init_fails_the_same_check(encoder):
+    """The check above is only proof if random weights cannot pass it."""
+    rnd = EncoderCNN(device="cpu")
+    for p in rnd.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    hits = [rnd.top5(getattr(data, photo)())[0][0] == label for photo, label in PHOTOS]
+    assert not all(hits)
+
+
+def test_classifier_removed_features_are_normalised(encoder):
+    x = torch.randint(0, 255, (3, 3, 96, 96), dtype=torch.uint8)
+    f = encoder(x)
+    assert f.shape == (3, encoder.feature_dim) == (3, 1280)
+    assert torch.allclose(f.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert not hasattr(encoder.backbone, "classifier") or isinstance(
+        encoder.backbone.classifier, torch.nn.Identity)
+
+
+def test_flip_invariance(encoder):
+    img = torch.from_numpy(data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None]
+    a, b = encoder(img), encoder(torch.flip(img, dims=[3]))
+    assert torch.allclose(a, b, atol=1e-4)
+    plain = EncoderCNN(device="cpu", flip_invariant=False)
+    c, d = plain(img), plain(torch.flip(img, dims=[3]))
+    assert (c * d).sum() < 0.999  # without the mirror average the features differ
+
+
+def test_imagenet_categories():
+    cats = imagenet_categories()
+    assert len(cats) == 1000 and cats[285] == "Egyptian cat"
+
+
+def test_resnet_without_weights_gives_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(WeightsNotFoundError) as e:
+        build_backbone("resnet18")
+    msg = str(e.value)
+    assert "resnet18" in msg and "--weights" in msg and "efficientnet_lite0" in msg
+
+
+def test_resnet_from_weights_file(tmp_path):
+    import torchvision
+
+    w = tmp_path / "r18.pth"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), w)
+    net, mean, std, dim = build_backbone("resnet18", weights=w)
+    assert dim == 512
+    with pytest.raises(WeightsNotFoundError):
+        build_backbone("resnet18", weights=tmp_path / "missing.pth")
+
+
+def test_unknown_model_is_named():
+    with pytest.raises(ValueError, match="vgg"):
+        build_backbone("vgg")
+
+
+def test_pool_frames_skips_low_information_frames():
+    f = torch.nn.functional.normalize(torch.randn(4, 8), dim=1)
+    mask = torch.tensor([True, False, True, False])
+    assert torch.allclose(pool_frames(f, mask),
+                          torch.nn.functional.normalize(f[[0, 2]].mean(0), dim=0))
+    assert torch.allclose(pool_frames(f, torch.zeros(4, dtype=torch.bool)),
+                          torch.nn.functional.normalize(f.mean(0), dim=0))
+
+
+def test_projection_keeps_energy_and_size():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 32))  # rank 4
+    basis, energy = fit_projection([x[:100], x[100:]], 4)
+    assert basis.shape == (32, 4)
+    assert energy == pytest.approx(1.0, abs=1e-6)
+    _, energy2 = fit_projection([x], 2)
+    assert energy2 < 1.0
+
+
+def test_encode_videos_end_to_end(tmp_path, encoder):
+    make_clip(tmp_path / "a.mp4", 1, n=30)
+    make_clip(tmp_path / "b.mkv", 1, n=30, codec="libx264")
+    make_clip(tmp_path / "c.mp4", 2, n=30)
+    (tmp_path / "bad.mp4").write_text("nope")
+    cfg = Config(video_resize=96, batch_size=8)
+    emb = encode_videos(tmp_path, config=cfg, encoder=encoder)
+    assert [v["relpath"] for v in emb.videos] == ["a.mp4", "b.mkv", "bad.mp4", "c.mp4"]
+    assert emb.paths == ["a.mp4", "b.mkv", "c.mp4"]
+    assert emb.embeddings.shape == (3, 1280)
+    s = emb.embeddings @ emb.embeddings.T
+    assert s[0, 1] > 0.95 and s[0, 1] > s[0, 2]
+    red = encode_videos(tmp_path, config=cfg.replace(embedding_size=16), encoder=encoder)
+    assert red.embeddings.shape == (3, 16) and 0 < red.energy_kept <= 1
+    assert np.allclose(np.linalg.norm(red.embeddings, axis=1), 1, atol=1e-5)
