@@ -368,6 +368,8 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
             while not done():
                 restarted = False
                 for packet in container.demux(stream):
+                    if packet.size == 0 and packet.pts is not None:
+                        continue  # Theora's "repeat previous frame" packet: nothing to decode
                     try:
                         frames = packet.decode()
                     except av.error.FFmpegError:

@@ -116,17 +116,19 @@ class EncoderCNN(nn.Module):
     0..255) and returns L2-normalised features ``[N, D]``.  With
     ``flip_invariant`` each frame's features are averaged with its mirror
     image's, so a horizontally flipped copy encodes the same.
-    ``classify(frames)`` runs the kept ImageNet head, to show the weights are
-    real.
+    With ``grayscale`` the frames are made grey first (copies may be grey or
+    colour-graded).  ``classify(frames)`` runs the kept ImageNet head in
+    colour, to show the weights are real.
     """
 
     def __init__(self, model: str = "efficientnet_lite0", *, weights: Optional[Path] = None,
-                 device: str = "auto", flip_invariant: bool = True):
+                 device: str = "auto", flip_invariant: bool = True, grayscale: bool = True):
         super().__init__()
         net, mean, std, dim = build_backbone(model, weights)
         self.model_name = model
         self.feature_dim = dim
         self.flip_invariant = flip_invariant
+        self.grayscale = grayscale
         if model == "efficientnet_lite0":
             self.head = net.classifier
             net.reset_classifier(0)  # forward() now returns pooled features
@@ -136,6 +138,8 @@ class EncoderCNN(nn.Module):
         self.backbone = net
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255)
+        # ITU-R BT.601 luma weights, as in FFmpeg's and OpenCV's RGB->grey.
+        self.register_buffer("gray_weights", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
         self.device = resolve_device(device)
         self.to(self.device)
         # channels_last: ~1.7x faster on CPU for the same fp32 result (see
@@ -143,8 +147,10 @@ class EncoderCNN(nn.Module):
         self.backbone.to(memory_format=torch.channels_last)
         self.eval()
 
-    def _prepare(self, frames: torch.Tensor) -> torch.Tensor:
+    def _prepare(self, frames: torch.Tensor, *, color: bool = False) -> torch.Tensor:
         x = frames.to(self.device, non_blocking=True).float()
+        if self.grayscale and not color:
+            x = (x * self.gray_weights).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
         x = (x - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last)
 
@@ -163,8 +169,8 @@ class EncoderCNN(nn.Module):
 
     @torch.inference_mode()
     def classify(self, frames: torch.Tensor) -> torch.Tensor:
-        """ImageNet class probabilities ``[N, 1000]`` (no flip averaging)."""
-        x = self._prepare(frames)
+        """ImageNet class probabilities ``[N, 1000]`` (colour, no flip averaging)."""
+        x = self._prepare(frames, color=True)
         return self.head(self.backbone(x)).softmax(dim=1)
 
     def top5(self, image: np.ndarray, size: int = 224) -> list:
@@ -258,7 +264,7 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
         dataset = VideosDataset.from_config(config)
     if encoder is None:
         encoder = EncoderCNN(config.model, weights=config.weights, device=config.device,
-                             flip_invariant=config.flip_invariant)
+                             flip_invariant=config.flip_invariant, grayscale=config.grayscale)
     loader = DataLoader(dataset, batch_size=1, shuffle=False, num_workers=config.num_workers,
                         collate_fn=collate_videos,
                         persistent_workers=False)

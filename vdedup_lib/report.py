@@ -21,6 +21,7 @@ from typing import Optional
 from .clustering import (PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_reason,
                          similar_pairs)
 from .config import Config
+from .verify import TrackCache
 
 REPORT_VERSION = 1
 
@@ -34,13 +35,15 @@ def build_report(emb, dups: DuplicateGroups, config: Config) -> dict:
 
     In each group the file to keep is chosen by ``clustering.keep_key``.  A
     member is proposed for removal only when it is itself within ``epsilon`` of
-    the kept file; a member that joined the group only through a chain of
-    other members is listed under ``review`` and never proposed for removal.
+    the kept file *and* (with ``config.verify_frames``) the pair is confirmed
+    frame by frame (``verify.verify_pair``).  Any other member is listed under
+    ``review`` with a ``review_reason`` and never proposed for removal.
     Nothing here changes any file.
     """
     paths = emb.paths
     infos = [emb.videos[i] for i in emb.ok_index]
     sim = dups.similarity
+    tracks = TrackCache(emb.root) if config.verify_frames else None
     groups = []
     for g in dups.groups:
         k = g[choose_keep([infos[i] for i in g])]
@@ -48,9 +51,19 @@ def build_report(emb, dups: DuplicateGroups, config: Config) -> dict:
         remove, review, members = [], [], []
         for i in others:
             s = float(sim[k, i])
-            members.append({"path": paths[i], "similarity_to_keep": round(s, 6),
-                            "keep_reason": keep_reason(infos[k], infos[i])})
-            (remove if 1.0 - s <= dups.epsilon + 1e-9 else review).append(paths[i])
+            m = {"path": paths[i], "similarity_to_keep": round(s, 6),
+                 "keep_reason": keep_reason(infos[k], infos[i])}
+            if 1.0 - s > dups.epsilon + 1e-9:
+                m["review_reason"] = (f"joined the group through other members; its own distance "
+                                      f"to the kept file is {1 - s:.3f} > epsilon {dups.epsilon}")
+            elif tracks is not None:
+                ev = tracks.verify(paths[k], paths[i], infos[k].get("duration_seconds"),
+                                   infos[i].get("duration_seconds"))
+                m["verification"] = ev.to_dict()
+                if not ev.verified:
+                    m["review_reason"] = "not confirmed frame by frame: " + ev.reason
+            members.append(m)
+            (review if "review_reason" in m else remove).append(paths[i])
         groups.append({"keep": paths[k],
                        "keep_reason": keep_reason(infos[k], infos[others[0]]) if others else "",
                        "remove": remove, "review": review, "members": members})
