@@ -146,6 +146,7 @@ def test_truncated_stream_that_partly_decodes_is_kept_with_warning(tmp_path):
     s = sample_frames(tmp_path / "half.mkv", resize=32, min_frames=4)
     assert s.info.status == "ok"
     assert 0 < s.frames.shape[0]
+    assert "truncated" in s.info.reason or "ended early" in s.info.reason, s.info.reason
 
 
 def test_dataloader_with_workers_collates_different_lengths(tmp_path):
@@ -168,7 +169,8 @@ def test_sample_set_formats_decode(ext):
     import csv
 
     with open(SAMPLES / "truth.csv", newline="") as f:
-        paths = [r["path"] for r in csv.DictReader(f) if r["path"].lower().endswith(ext)]
+        paths = [r["path"] for r in csv.DictReader(f)
+                 if r["path"].lower().endswith(ext) and not r["path"].startswith("bad/")]
     assert paths, f"sample set has no {ext} file"
     for rel in paths:
         s = sample_frames(SAMPLES / rel, resize=32)

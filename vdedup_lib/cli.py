@@ -1,7 +1,12 @@
-"""Command line: ``vdedup scan DIR``, ``vdedup evaluate REPORT TRUTH``, ``vdedup sweep DIR TRUTH``.
+"""Command line: ``vdedup scan DIR``, ``vdedup evaluate REPORT TRUTH``, ``vdedup sweep DIR TRUTH``,
+``vdedup apply REPORT``, ``vdedup undo MANIFEST``.
 
 ``python main.py DIR`` is ``vdedup scan DIR``.  A scan only reads: it prints
-the groups (or writes ``--report``) and changes no file.
+the groups (or writes ``--report``) and changes no file, unless ``--trash``
+(move the proposed removals to ``DIR/.vdedup-trash/<time>/``) or
+``--permanent --yes`` is given.  ``vdedup apply REPORT`` moves a saved
+report's removals to the trash (``--dry-run`` only prints), and
+``vdedup undo MANIFEST`` puts them back.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from typing import Optional, Sequence
 
 from .config import DEFAULT_EXTENSIONS, Config
 
-COMMANDS = ("scan", "evaluate", "sweep")
+COMMANDS = ("scan", "evaluate", "sweep", "apply", "undo")
 
 
 def _add_scan_options(p: argparse.ArgumentParser) -> None:
@@ -44,6 +49,65 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
+def _add_action_options(p: argparse.ArgumentParser, *, default_acts: bool) -> None:
+    """Options of ``scan`` and ``apply`` that move or delete the proposed removals."""
+    g = p.add_argument_group(
+        "acting on the duplicates" + ("" if default_acts else " (default: dry run, nothing changes)"))
+    if default_acts:
+        g.add_argument("--dry-run", action="store_true",
+                       help="only print what would happen; change nothing")
+    else:
+        g.add_argument("--trash", action="store_true",
+                       help="move the files proposed for removal to the trash folder "
+                            "(undo with `vdedup undo MANIFEST`)")
+    g.add_argument("--trash-dir", type=Path, default=None,
+                   help="trash folder (default DIR/.vdedup-trash); each run gets a "
+                        "<timestamp> folder in it with a manifest")
+    g.add_argument("--permanent", action="store_true",
+                   help="delete the files for good instead of moving them (needs --yes)")
+    g.add_argument("--yes", action="store_true", help="confirm --permanent")
+    g.add_argument("--html", type=Path, default=None,
+                   help="write a self-contained HTML review page (thumbnails of every group)")
+
+
+def _check_action_args(parser: argparse.ArgumentParser, args: argparse.Namespace, root) -> None:
+    """Refuse bad action options before any long work."""
+    from .deletion import resolve_trash_base
+
+    if getattr(args, "trash", False) and args.permanent:
+        parser.error("--trash and --permanent exclude each other")
+    if args.permanent and not args.yes and not getattr(args, "dry_run", False):
+        parser.error("--permanent deletes files for good: add --yes to confirm "
+                     "(or use the trash, which `vdedup undo` can reverse)")
+    try:
+        resolve_trash_base(root, args.trash_dir)
+    except (ValueError, NotADirectoryError) as e:
+        parser.error(str(e))
+
+
+def _act(report: dict, args: argparse.Namespace, *, act: bool) -> int:
+    """Plan from ``report`` and apply it (or, with ``act`` False, a dry run)."""
+    from .deletion import Plan, apply_plan, find_duplicates_to_remove
+
+    plan = report if isinstance(report, Plan) else find_duplicates_to_remove(
+        report, min_similarity=getattr(args, "min_similarity", None))
+    try:
+        res = apply_plan(plan, mode="permanent" if args.permanent else "trash",
+                         trash_dir=args.trash_dir, dry_run=not act, confirm_permanent=args.yes)
+    except (KeyboardInterrupt, OSError) as e:
+        what = "interrupted" if isinstance(e, KeyboardInterrupt) else f"error: {e}"
+        print(f"vdedup: {what}", file=sys.stderr)
+        for note in getattr(e, "__notes__", []):
+            print(note, file=sys.stderr)
+        return 130 if isinstance(e, KeyboardInterrupt) else 2
+    scan_dry_run = not act and args.command == "scan"
+    print(res.format(only_problems=scan_dry_run))
+    if scan_dry_run and res.done:
+        print("To act on it: rerun with --trash (undo with `vdedup undo`), or save --report "
+              "and run `vdedup apply REPORT.json`.")
+    return 0 if (res.ok or not act) else 1
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """Config with CLI flags overriding the defaults."""
     return Config(videos_dir=args.videos_dir,
@@ -66,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="scan a folder and report duplicate groups")
     _add_scan_options(scan)
     scan.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    _add_action_options(scan, default_acts=False)
     ev = sub.add_parser("evaluate", help="score a report against a truth CSV (path,group)")
     ev.add_argument("report", type=Path)
     ev.add_argument("truth", type=Path)
@@ -74,6 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("truth", type=Path, help="truth CSV (path,group)")
     sw.add_argument("--epsilons", default="0.02:0.40:0.01",
                     help="start:stop:step (inclusive) or comma-separated values")
+    apply = sub.add_parser(
+        "apply", help="move a saved report's proposed removals to the trash (--dry-run: only print)")
+    apply.add_argument("report", type=Path, help="report JSON from `vdedup scan --report` (or a plan)")
+    apply.add_argument("--min-similarity", type=float, default=None,
+                       help="also hold back members less similar than this to the kept file")
+    _add_action_options(apply, default_acts=True)
+    undo = sub.add_parser("undo", help="restore the files of a trash manifest to where they were")
+    undo.add_argument("manifest", type=Path,
+                      help="vdedup-manifest.json, or the trash run folder holding it")
+    undo.add_argument("--dry-run", action="store_true", help="only print what would be restored")
     return parser
 
 
@@ -108,6 +183,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             s = evaluate_report(read_report(args.report), read_truth(args.truth))
             print(format_scores(s))
             return 0
+        if args.command == "undo":
+            from .deletion import undo
+
+            try:
+                res = undo(args.manifest, dry_run=args.dry_run)
+            except KeyboardInterrupt:
+                print("vdedup: undo interrupted; run it again to finish", file=sys.stderr)
+                return 130
+            print(res.format())
+            return 0 if res.ok else 1
+        if args.command == "apply":
+            from .deletion import load_plan
+
+            plan = load_plan(args.report, min_similarity=args.min_similarity)
+            _check_action_args(parser, args, plan.root)
+            if args.html:
+                from .html_report import write_html_report
+                from .report import read_report
+
+                write_html_report(read_report(args.report), args.html, plan=plan)
+                print(f"Wrote {args.html}")
+            return _act(plan, args, act=not args.dry_run)
         config = config_from_args(args)
         if not config.videos_dir.is_dir():
             parser.error(f"videos_dir is not a folder: {str(config.videos_dir)!r}")
@@ -115,6 +212,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "scan":
             from .report import format_summary, write_report
 
+            _check_action_args(parser, args, config.videos_dir)
+            if args.trash:
+                config = config.replace(delete_files=True)
             report, _ = scan(config, progress=not args.no_progress)
             report["scan_seconds"] = round(time.perf_counter() - t0, 3)
             if args.report:
@@ -124,6 +224,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       f"{report['scan_seconds']:.1f} s).")
             else:
                 print(format_summary(report))
+            if args.html:
+                from .html_report import write_html_report
+
+                write_html_report(report, args.html)
+                print(f"Wrote {args.html}")
+            act = config.delete_files or args.permanent
+            if act or any(g["remove"] for g in report["groups"]):
+                print()
+                return _act(report, args, act=act)
             return 0
         if args.command == "sweep":
             from .encoder import encode_videos

@@ -421,6 +421,9 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
         if info.bad_packets:
             msg += f" ({info.bad_packets} bad packets)"
         return fail(msg)
+    if targets is not None and next_i < len(targets) and not info.reason:
+        info.reason = (f"stream ended at {pts[-1]:.2f} s of the {duration:.2f} s its header states "
+                       f"(truncated?); used {len(raw)} frames")
     if info.bad_packets and not info.reason:
         info.reason = f"skipped {info.bad_packets} undecodable packets"
     if info.duration_seconds is None and pts:

@@ -1,0 +1,205 @@
+"""The HTML review page: self-contained, every group's frames render in real headless Chromium."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vdedup_lib.html_report import render_html_report, write_html_report
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def make_video(path: Path, frames: np.ndarray, *, fps: int = 8, codec: str = "mpeg4") -> Path:
+    """Encode ``frames`` (uint8 [T, H, W, 3], RGB) with PyAV."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t, h, w, _ = frames.shape
+    with av.open(str(path), "w") as out:
+        s = out.add_stream(codec, rate=fps)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        for f in frames:
+            for packet in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(packet)
+        for packet in s.encode():
+            out.mux(packet)
+    return path
+
+
+def scene(seed: int, h: int, w: int, t: int = 24) -> np.ndarray:
+    """A moving coloured gradient with a few blocks: distinct per seed, smooth enough to encode."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = rng.uniform(0, 255, size=3)
+    out = np.empty((t, h, w, 3), np.uint8)
+    for i in range(t):
+        img = np.stack([(base[c] + 120 * np.sin((xx / w + i / t) * (2 + c) * np.pi)
+                         + 80 * np.cos((yy / h) * (1 + c) * np.pi)) % 256 for c in range(3)], -1)
+        bx, by = int((i / t) * (w * 0.6)), int(h * 0.3)
+        img[by:by + h // 4, bx:bx + w // 5] = 255 - base
+        out[i] = img.astype(np.uint8)
+    return out
+
+
+def _info(root: Path, rel: str, w: int, h: int, dur: float) -> dict:
+    st = os.stat(root / rel)
+    return {"path": rel, "status": "ok", "reason": "", "width": w, "height": h,
+            "duration_seconds": dur, "size_bytes": st.st_size, "mtime": st.st_mtime,
+            "bitrate": 8 * st.st_size / dur, "codec": "mpeg4", "container": "mov,mp4"}
+
+
+@pytest.fixture(scope="module")
+def video_report(tmp_path_factory):
+    """Three groups of tiny real videos and a report dict for them."""
+    import cv2
+
+    root = tmp_path_factory.mktemp("html") / "videos"
+    a, b, c = scene(1, 72, 128), scene(2, 72, 128), scene(3, 128, 72)
+    small = lambda v, w, h: np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in v])
+    make_video(root / "originals/a.mp4", a)
+    make_video(root / "copies/a_small.mp4", small(a, 64, 36))
+    make_video(root / "copies/a chain & <odd>.mkv", small(a, 96, 54), codec="libx264")
+    make_video(root / "b/b.mp4", b)
+    make_video(root / "b/b_short.avi", b[:16])
+    make_video(root / "portrait/c.mp4", c)
+    make_video(root / "portrait/c_copy.mp4", small(c, 36, 64))
+    (root / "bad").mkdir()
+    (root / "bad/broken.mp4").write_bytes(b"not a video at all")
+    infos = [_info(root, "originals/a.mp4", 128, 72, 3.0), _info(root, "copies/a_small.mp4", 64, 36, 3.0),
+             _info(root, "copies/a chain & <odd>.mkv", 96, 54, 3.0), _info(root, "b/b.mp4", 128, 72, 3.0),
+             _info(root, "b/b_short.avi", 128, 72, 2.0), _info(root, "portrait/c.mp4", 72, 128, 3.0),
+             _info(root, "portrait/c_copy.mp4", 36, 64, 3.0),
+             {"path": "bad/broken.mp4", "status": "error", "reason": "not a video FFmpeg can open"}]
+    groups = [{"keep": "originals/a.mp4", "keep_reason": "", "remove": ["copies/a_small.mp4"],
+               "review": ["copies/a chain & <odd>.mkv"],
+               "members": [{"path": "copies/a_small.mp4", "similarity_to_keep": 0.991},
+                           {"path": "copies/a chain & <odd>.mkv", "similarity_to_keep": 0.83,
+                            "review_reason": "joined the group through other members"}]},
+              {"keep": "b/b.mp4", "keep_reason": "", "remove": ["b/b_short.avi"], "review": [],
+               "members": [{"path": "b/b_short.avi", "similarity_to_keep": 0.97}]},
+              {"keep": "portrait/c.mp4", "keep_reason": "", "remove": ["portrait/c_copy.mp4"],
+               "review": [], "members": [{"path": "portrait/c_copy.mp4", "similarity_to_keep": 0.985}]}]
+    pairs = [["originals/a.mp4", "copies/a_small.mp4", 0.991],
+             ["copies/a_small.mp4", "copies/a chain & <odd>.mkv", 0.95],
+             ["originals/a.mp4", "copies/a chain & <odd>.mkv", 0.83]]
+    rep = {"version": 1, "root": str(root), "settings": {"epsilon": 0.15, "model": "efficientnet_lite0"},
+           "videos": infos, "groups": groups, "pairs": pairs,
+           "skipped": [{"path": "links/l.mp4", "reason": "symlink to x: not scanned separately"}]}
+    return root, rep
+
+
+def test_html_is_self_contained_and_marks_keep(video_report, tmp_path):
+    root, rep = video_report
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    out = write_html_report(rep, tmp_path / "review.html", frames_per_video=4)
+    text = out.read_text(encoding="utf-8")
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before  # read only
+    # no reference to anything outside the page
+    assert not re.search(r"""(src|href)\s*=\s*['"](?!data:|#)""", text)
+    assert "<script" not in text and "url(" not in text
+    assert text.count("data:image/jpeg;base64,") == 4 * 7
+    assert "Kept: higher resolution (128x72 vs 64x36)" in text
+    assert "Kept: longer (3.00 s vs 2.00 s)" in text
+    assert "copies/a chain &amp; &lt;odd&gt;.mkv" in text and "<odd>" not in text
+    assert ("Review only, never removed automatically: joined the group through other members"
+            in text and "bad/broken.mp4" in text)
+    with pytest.raises(ValueError, match="frames_per_video must be >= 1, got 0"):
+        render_html_report(rep, frames_per_video=0)
+
+
+def test_missing_file_gets_a_placeholder(video_report, tmp_path):
+    root, rep = video_report
+    rep = dict(rep, groups=[dict(rep["groups"][1], remove=["b/gone.mp4"],
+                                 members=[{"path": "b/gone.mp4", "similarity_to_keep": 0.9}])])
+    text = render_html_report(rep, frames_per_video=2)
+    assert "No frames to show: cannot read file" in text
+    assert text.count("data:image/jpeg;base64,") == 2
+
+
+def _chromium() -> str:
+    """Debian's chromium; `make test` installs it.  Missing tools fail the test, never skip it."""
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    assert os.path.exists(exe), "no chromium: run `make browser` (apt-get install -y chromium)"
+    return exe
+
+
+def test_html_renders_every_groups_frames_in_chromium(video_report, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    exe = _chromium()
+    root, rep = video_report
+    page_path = write_html_report(rep, tmp_path / "review.html", frames_per_video=5)
+    requests = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(page_path.as_uri())
+            page.wait_for_load_state("load")
+            groups = page.evaluate("""() => [...document.querySelectorAll('section.group')].map(s => ({
+                group: +s.dataset.group,
+                members: [...s.querySelectorAll('.member')].map(m => ({
+                    path: m.dataset.path, role: m.classList[1], frames: +m.dataset.frames,
+                    imgs: m.querySelectorAll('img').length,
+                    loaded: [...m.querySelectorAll('img')].filter(
+                        i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width > 0).length,
+                    why: m.querySelector('.why').innerText}))}))""")
+            overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+            page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+        finally:
+            browser.close()
+    assert [g["group"] for g in groups] == [1, 2, 3]
+    roles = [[(m["path"], m["role"]) for m in g["members"]] for g in groups]
+    assert roles == [[("originals/a.mp4", "keep"), ("copies/a_small.mp4", "remove"),
+                      ("copies/a chain & <odd>.mkv", "review")],
+                     [("b/b.mp4", "keep"), ("b/b_short.avi", "remove")],
+                     [("portrait/c.mp4", "keep"), ("portrait/c_copy.mp4", "remove")]]
+    for g in groups:
+        for m in g["members"]:
+            assert m["frames"] == m["imgs"] == m["loaded"] == 5, (g["group"], m)
+    assert groups[0]["members"][0]["why"].startswith("Kept: higher resolution (128x72 vs 64x36)")
+    assert groups[1]["members"][0]["why"].startswith("Kept: longer (3.00 s vs 2.00 s)")
+    assert not overflow  # nothing wider than the window
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
+    assert (tmp_path / "review.png").stat().st_size > 10_000
+
+
+def test_cli_scan_trash_html_then_undo(video_report, tmp_path, capsys):
+    """End to end: `vdedup scan DIR --trash --html F --report R`, then `vdedup undo`."""
+    from vdedup_lib.cli import main
+    from vdedup_lib.deletion import MANIFEST_NAME, TRASH_DIR_NAME
+
+    src, _ = video_report
+    root = tmp_path / "videos"
+    shutil.copytree(src, root)
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    # the default is a dry run: nothing moves
+    assert main(["scan", str(root), "--no-progress", "--report", str(tmp_path / "r0.json")]) == 0
+    assert not (root / TRASH_DIR_NAME).exists()
+    capsys.readouterr()
+    rc = main(["scan", str(root), "--no-progress", "--trash", "--html", str(tmp_path / "review.html"),
+               "--report", str(tmp_path / "report.json")])
+    out = capsys.readouterr().out
+    rep = json.loads((tmp_path / "report.json").read_text())
+    removed = [p for g in rep["groups"] for p in g["remove"]]
+    assert removed, rep["groups"]  # the downscaled copies are found
+    assert rc == 0 and f"Moved {len(removed)} file(s)" in out
+    html_text = (tmp_path / "review.html").read_text(encoding="utf-8")
+    assert html_text.count("<section class='group'") == len(rep["groups"])
+    run = next((root / TRASH_DIR_NAME).iterdir())
+    now = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
+           if p.is_file() and p.name != MANIFEST_NAME}
+    assert now == {**{k: v for k, v in files.items() if k not in removed},
+                   **{f"{TRASH_DIR_NAME}/{run.name}/{k}": files[k] for k in removed}}
+    assert main(["undo", str(run)]) == 0
+    now = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
+           if p.is_file() and p.name != MANIFEST_NAME}
+    assert now == files
