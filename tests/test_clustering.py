@@ -70,3 +70,15 @@ def test_keep_rule_order():
     assert "older" in keep_reason(older, plain)
     twin = {**plain, "relpath": "f"}
     assert keep_key(plain) < keep_key(twin)  # ties broken by path, deterministically
+
+
+def test_letterbox_bars_do_not_win_on_resolution():
+    plain = dict(relpath="plain.mp4", width=320, height=180, content_width=320, content_height=180,
+                 duration_seconds=5.0, size_bytes=900, mtime=1.0)
+    boxed = dict(relpath="boxed.mp4", width=320, height=240, content_width=320, content_height=180,
+                 duration_seconds=5.0, size_bytes=1000, mtime=1.0)
+    assert choose_keep([boxed, plain]) == 0  # same picture: the larger file wins, not the bars
+    assert "larger file" in keep_reason(boxed, plain)
+    bigger = dict(plain, relpath="big.mp4", width=640, height=360, content_width=640,
+                  content_height=360)
+    assert choose_keep([boxed, bigger]) == 1

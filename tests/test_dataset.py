@@ -176,3 +176,15 @@ def test_sample_set_formats_decode(ext):
         s = sample_frames(SAMPLES / rel, resize=32)
         assert s.info.status == "ok", (rel, s.info.reason)
         assert s.frames.shape[0] >= 4, rel
+
+
+def test_content_resolution_excludes_letterbox(tmp_path):
+    frames = []
+    for t in range(20):
+        f = np.zeros((128, 128, 3), np.uint8)
+        f[16:112] = scene(2, t)[:, :128] if scene(2, t).shape[1] >= 128 else 0
+        frames.append(f)
+    p = write_video(tmp_path / "boxed.mp4", frames)
+    s = sample_frames(p, resize=64, min_frames=4)
+    assert (s.info.width, s.info.height) == (128, 128)
+    assert s.info.content_width == 128 and abs(s.info.content_height - 96) <= 4

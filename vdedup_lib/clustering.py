@@ -78,21 +78,30 @@ def similar_pairs(similarity: np.ndarray, *, min_similarity: float = PAIR_SIMILA
     return pairs
 
 
+def _pixels(info: dict) -> tuple:
+    """Resolution of the picture itself: inside letterbox/pillarbox bars when known."""
+    w = info.get("content_width") or info.get("width") or 0
+    h = info.get("content_height") or info.get("height") or 0
+    return w, h
+
+
 def keep_key(info: dict) -> tuple:
     """Sort key: the best file to keep sorts first.
 
     Highest resolution, then longest duration, then largest file, then oldest
     modification time, then path (so ties are broken the same way every run).
+    Resolution counts the picture inside black bars: padding a 320x180 video
+    to 320x240 adds no detail, so the letterboxed copy does not win on it.
     """
-    w, h = info.get("width") or 0, info.get("height") or 0
+    w, h = _pixels(info)
     return (-(w * h), -(info.get("duration_seconds") or 0.0), -(info.get("size_bytes") or 0),
             info.get("mtime") or 0.0, info.get("relpath") or info.get("path", ""))
 
 
 def keep_reason(keep: dict, other: dict) -> str:
     """Why ``keep`` won over ``other``: the first rule of ``keep_key`` that separates them."""
-    kw, kh = keep.get("width") or 0, keep.get("height") or 0
-    ow, oh = other.get("width") or 0, other.get("height") or 0
+    kw, kh = _pixels(keep)
+    ow, oh = _pixels(other)
     if kw * kh != ow * oh:
         return f"higher resolution ({kw}x{kh} vs {ow}x{oh})"
     kd, od = keep.get("duration_seconds") or 0.0, other.get("duration_seconds") or 0.0

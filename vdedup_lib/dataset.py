@@ -71,6 +71,10 @@ class VideoInfo:
     width: Optional[int] = None
     #: Displayed height in pixels (after rotation).
     height: Optional[int] = None
+    #: Width of the picture inside flat borders (letterbox/pillarbox removed).
+    content_width: Optional[int] = None
+    #: Height of the picture inside flat borders.
+    content_height: Optional[int] = None
     #: Display rotation in degrees (counter-clockwise) applied to the frames.
     rotation: int = 0
     #: Video codec name.
@@ -430,6 +434,9 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
         info.duration_seconds = pts[-1] - start
     frames, informative, crop = _finish_frames(raw, resize)
     info.frames_sampled = int(frames.shape[0])
+    if info.width and info.height:
+        info.content_width = int(round(info.width * (1 - crop[2] - crop[3])))
+        info.content_height = int(round(info.height * (1 - crop[0] - crop[1])))
     return SampledFrames(frames, torch.tensor(pts, dtype=torch.float64), informative, info, crop)
 
 

@@ -25,7 +25,8 @@ from .verify import TrackCache
 
 REPORT_VERSION = 1
 
-_VIDEO_KEYS = ("status", "reason", "duration_seconds", "fps", "width", "height", "rotation",
+_VIDEO_KEYS = ("status", "reason", "duration_seconds", "fps", "width", "height",
+               "content_width", "content_height", "rotation",
                "size_bytes", "mtime", "codec", "container", "frames_sampled", "bad_packets",
                "bitrate")
 
