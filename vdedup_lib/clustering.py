@@ -78,11 +78,30 @@ def similar_pairs(similarity: np.ndarray, *, min_similarity: float = PAIR_SIMILA
     return pairs
 
 
+#: Measured picture sizes are compared in steps of this many pixels.  Border
+#: detection runs on the downscaled decode (longer side 2 x video_resize), so a
+#: measured size is good to about +-2 pixels of the original; one 8-pixel
+#: macroblock step keeps that noise from deciding which file is kept.
+CONTENT_STEP = 8
+
+
+#: Durations are compared in steps of this many seconds: containers report the
+#: same clip's length differently by a frame or two (measured on the sample
+#: set: 5.27 vs 5.28 s, 6.00 vs 6.02 s), and that must not decide the keep.
+DURATION_STEP_SECONDS = 0.1
+
+
+def _duration_steps(info: dict) -> int:
+    return int((info.get("duration_seconds") or 0.0) / DURATION_STEP_SECONDS + 0.5)
+
+
 def _pixels(info: dict) -> tuple:
     """Resolution of the picture itself: inside letterbox/pillarbox bars when known."""
-    w = info.get("content_width") or info.get("width") or 0
-    h = info.get("content_height") or info.get("height") or 0
-    return w, h
+    if info.get("content_width") and info.get("content_height"):
+        step = CONTENT_STEP
+        return (int(info["content_width"] / step + 0.5) * step,
+                int(info["content_height"] / step + 0.5) * step)
+    return info.get("width") or 0, info.get("height") or 0
 
 
 def keep_key(info: dict) -> tuple:
@@ -94,7 +113,7 @@ def keep_key(info: dict) -> tuple:
     to 320x240 adds no detail, so the letterboxed copy does not win on it.
     """
     w, h = _pixels(info)
-    return (-(w * h), -(info.get("duration_seconds") or 0.0), -(info.get("size_bytes") or 0),
+    return (-(w * h), -_duration_steps(info), -(info.get("size_bytes") or 0),
             info.get("mtime") or 0.0, info.get("relpath") or info.get("path", ""))
 
 
@@ -105,7 +124,7 @@ def keep_reason(keep: dict, other: dict) -> str:
     if kw * kh != ow * oh:
         return f"higher resolution ({kw}x{kh} vs {ow}x{oh})"
     kd, od = keep.get("duration_seconds") or 0.0, other.get("duration_seconds") or 0.0
-    if kd != od:
+    if _duration_steps(keep) != _duration_steps(other):
         return f"longer ({kd:.2f} s vs {od:.2f} s)"
     ks, os_ = keep.get("size_bytes") or 0, other.get("size_bytes") or 0
     if ks != os_:

@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from .clustering import (PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_reason,
-                         similar_pairs)
+from .clustering import (PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_key,
+                         keep_reason, similar_pairs)
 from .config import Config
 from .verify import TrackCache
 
@@ -65,8 +65,10 @@ def build_report(emb, dups: DuplicateGroups, config: Config) -> dict:
                     m["review_reason"] = "not confirmed frame by frame: " + ev.reason
             members.append(m)
             (review if "review_reason" in m else remove).append(paths[i])
+        runner_up = min(others, key=lambda i: keep_key(infos[i])) if others else None
         groups.append({"keep": paths[k],
-                       "keep_reason": keep_reason(infos[k], infos[others[0]]) if others else "",
+                       # why it beat the next-best file, i.e. the rule that decided
+                       "keep_reason": keep_reason(infos[k], infos[runner_up]) if others else "",
                        "remove": remove, "review": review, "members": members})
     videos = []
     for v in emb.videos:
