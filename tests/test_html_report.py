@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import write_video
 from vdedup_lib.html_report import render_html_report, write_html_report
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -17,20 +18,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def make_video(path: Path, frames: np.ndarray, *, fps: int = 8, codec: str = "mpeg4") -> Path:
-    """Encode ``frames`` (uint8 [T, H, W, 3], RGB) with PyAV."""
-    import av
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    t, h, w, _ = frames.shape
-    with av.open(str(path), "w") as out:
-        s = out.add_stream(codec, rate=fps)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        for f in frames:
-            for packet in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                out.mux(packet)
-        for packet in s.encode():
-            out.mux(packet)
-    return path
+    """Encode ``frames`` (uint8 [T, H, W, 3], RGB) with PyAV (conftest's writer)."""
+    return write_video(path, list(frames), fps=fps, codec=codec)
 
 
 def scene(seed: int, h: int, w: int, t: int = 24) -> np.ndarray:

@@ -11,13 +11,12 @@ report's removals to the trash (``--dry-run`` only prints), and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import DEFAULT_EXTENSIONS, Config
+from .config import Config
 
 COMMANDS = ("scan", "evaluate", "sweep", "apply", "undo")
 

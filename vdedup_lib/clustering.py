@@ -6,8 +6,8 @@ whose distance is at most ``epsilon`` are neighbours, and DBSCAN with
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 

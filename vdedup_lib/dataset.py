@@ -17,10 +17,9 @@ from __future__ import annotations
 import math
 import os
 import stat
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch

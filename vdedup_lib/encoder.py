@@ -10,7 +10,6 @@ cache or given as a file.  There is never a silent fallback to random weights.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence

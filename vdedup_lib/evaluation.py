@@ -13,7 +13,6 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-import numpy as np
 
 
 @dataclass

@@ -302,15 +302,6 @@ def write_html_report(report: Union[dict, str, os.PathLike], path: Union[str, os
         report = read_report(report)
     text = render_html_report(report, plan=plan, frames_per_video=frames_per_video,
                               thumb_height=thumb_height, title=title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    from .report import atomic_write_text
+
+    return atomic_write_text(path, text)

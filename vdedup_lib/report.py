@@ -16,7 +16,6 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 from .clustering import (PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_key,
                          keep_reason, similar_pairs)
@@ -93,20 +92,25 @@ def build_report(emb, dups: DuplicateGroups, config: Config) -> dict:
             "groups": groups, "pairs": pairs, "skipped": skipped}
 
 
-def write_report(report: dict, path) -> Path:
-    """Write ``report`` as JSON atomically (temp file, then rename)."""
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically: a temporary file beside it, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".vdedup-report-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1, ensure_ascii=False)
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def write_report(report: dict, path) -> Path:
+    """Write ``report`` as JSON atomically."""
+    return atomic_write_text(path, json.dumps(report, indent=1, ensure_ascii=False))
 
 
 def read_report(path) -> dict:

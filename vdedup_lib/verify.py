@@ -151,7 +151,6 @@ def verify_pair(a: FrameTrack, b: FrameTrack) -> PairEvidence:
     if a.seconds_between_frames != b.seconds_between_frames:
         raise ValueError("tracks must share seconds_between_frames "
                          f"({a.seconds_between_frames!r} vs {b.seconds_between_frames!r})")
-    ta, tb = a.thumbs.shape[1], b.thumbs.shape[1]
     valid = a.informative[:, None] & b.informative[None, :]
     n_short = int(min(a.informative.sum(), b.informative.sum()))
     if n_short == 0:
