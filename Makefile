@@ -36,3 +36,7 @@ browser:
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+## Re-execute the teaching notebooks and save them with outputs (notebooks/*.ipynb).
+notebooks: venv
+	$(PY) notebooks/execute_notebooks.py

@@ -102,11 +102,13 @@ def sweep_epsilon(emb, truth: dict, epsilons: Sequence[float], *, min_samples: i
     from .clustering import find_duplicates
     from .config import Config
     from .report import build_report
+    from .verify import TrackCache
 
+    tracks = TrackCache(emb.root)
     rows = []
     for eps in epsilons:
         dups = find_duplicates(emb.embeddings, epsilon=float(eps), min_samples=min_samples)
-        rep = build_report(emb, dups, Config(epsilon=float(eps), min_samples=min_samples))
+        rep = build_report(emb, dups, Config(epsilon=float(eps), min_samples=min_samples), tracks=tracks)
         s = evaluate_report(rep, truth)
         rows.append({"epsilon": float(eps), **s.to_dict()})
     return rows

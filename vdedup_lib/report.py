@@ -30,7 +30,7 @@ _VIDEO_KEYS = ("status", "reason", "duration_seconds", "fps", "width", "height",
                "bitrate")
 
 
-def build_report(emb, dups: DuplicateGroups, config: Config) -> dict:
+def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> dict:
     """Report dict for embeddings ``emb`` (``VideoEmbeddings``) grouped as ``dups``.
 
     In each group the file to keep is chosen by ``clustering.keep_key``.  A
@@ -38,12 +38,16 @@ def build_report(emb, dups: DuplicateGroups, config: Config) -> dict:
     the kept file *and* (with ``config.verify_frames``) the pair is confirmed
     frame by frame (``verify.verify_pair``).  Any other member is listed under
     ``review`` with a ``review_reason`` and never proposed for removal.
-    Nothing here changes any file.
+    Nothing here changes any file.  ``tracks`` (a ``verify.TrackCache``) lets
+    several reports on the same embeddings share decoded frames and pair results.
     """
     paths = emb.paths
     infos = [emb.videos[i] for i in emb.ok_index]
     sim = dups.similarity
-    tracks = TrackCache(emb.root) if config.verify_frames else None
+    if not config.verify_frames:
+        tracks = None
+    elif tracks is None:
+        tracks = TrackCache(emb.root)
     groups = []
     for g in dups.groups:
         k = g[choose_keep([infos[i] for i in g])]

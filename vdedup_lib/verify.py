@@ -199,6 +199,7 @@ class TrackCache:
         self.root = Path(root)
         self.max_frames = max_frames
         self._tracks: dict = {}
+        self._pairs: dict = {}
 
     def get(self, relpath: str, seconds_between_frames: float) -> Optional[FrameTrack]:
         key = (relpath, round(seconds_between_frames, 6))
@@ -210,6 +211,12 @@ class TrackCache:
 
     def verify(self, rel_a: str, rel_b: str, duration_a=None, duration_b=None) -> PairEvidence:
         """Verify the pair (a, b) on their common grid."""
+        key = (rel_a, rel_b)
+        if key not in self._pairs:
+            self._pairs[key] = self._verify(rel_a, rel_b, duration_a, duration_b)
+        return self._pairs[key]
+
+    def _verify(self, rel_a, rel_b, duration_a, duration_b) -> PairEvidence:
         step = pair_spacing(duration_a, duration_b)
         a, b = self.get(rel_a, step), self.get(rel_b, step)
         if a is None or b is None:

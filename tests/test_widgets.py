@@ -1,0 +1,174 @@
+"""vdedup_lib.widgets, driven from code as the notebooks do: set the slider, click the buttons."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import json  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from vdedup_lib.deletion import find_duplicates_to_remove  # noqa: E402
+from vdedup_lib.widgets import DeletionReview, EpsilonExplorer  # noqa: E402
+
+from test_plotting import fake_embeddings  # noqa: E402
+
+
+# --------------------------------------------------------------------------
+# EpsilonExplorer
+# --------------------------------------------------------------------------
+
+def test_epsilon_slider_regroups_and_redraws():
+    # two tight pairs, 0.02 apart inside, far from each other and from a loner
+    emb = fake_embeddings([[1, 0, 0], [1, 0.2, 0], [0, 1, 0], [0.2, 1, 0], [0.5, 0.5, 0.7]])
+    truth = {"v0.mp4": "A", "v1.mp4": "A", "v2.mp4": "B", "v3.mp4": "B", "v4.mp4": "C"}
+    coords = np.array([[0, 0], [0, 1], [5, 5], [5, 6], [9, 0]], float)
+    ex = EpsilonExplorer(emb, coords, truth=truth, epsilon=0.05, epsilon_range=(0.01, 1.0))
+    assert [sorted(g) for g in ex.dups.groups] == [[0, 1], [2, 3]]
+    assert ex.scores.f1 == 1.0 and "F1 1.000" in ex.summary.value and ex.redraws == 1
+    first_png = ex.image.value
+    assert first_png[:8] == b"\x89PNG\r\n\x1a\n"
+
+    ex.slider.value = 0.9  # everything within reach: one group
+    assert ex.redraws == 2 and len(ex.dups.groups) == 1 and len(ex.dups.groups[0]) == 5
+    assert ex.scores.precision < 1.0 and "1 groups (sizes 5)" in ex.summary.value
+    assert ex.image.value != first_png and "epsilon 0.90" in ex.summary.value
+
+    ex.slider.value = 0.01  # nothing grouped
+    assert ex.dups.groups == [] and ex.scores.recall == 0.0 and ex.redraws == 3
+
+
+# --------------------------------------------------------------------------
+# DeletionReview
+# --------------------------------------------------------------------------
+
+def make_report(root: Path, make_video) -> dict:
+    """A real folder and a report by hand: keep.mp4 with two copies to remove and one to review."""
+    make_video(root / "keep.mp4", 0, n=30)
+    make_video(root / "a" / "copy1.mp4", 0, n=20)
+    make_video(root / "a" / "copy2.mp4", 0, n=20)
+    make_video(root / "chained.mp4", 3, n=20)
+    videos = []
+    for rel in ("keep.mp4", "a/copy1.mp4", "a/copy2.mp4", "chained.mp4"):
+        st = (root / rel).stat()
+        videos.append({"path": rel, "status": "ok", "reason": "", "width": 128, "height": 96,
+                       "duration_seconds": 3.0 if rel == "keep.mp4" else 2.0,
+                       "size_bytes": st.st_size, "mtime": st.st_mtime})
+    group = {"keep": "keep.mp4", "keep_reason": "longer (3.00 s vs 2.00 s)",
+             "remove": ["a/copy1.mp4", "a/copy2.mp4"], "review": ["chained.mp4"],
+             "members": [{"path": "a/copy1.mp4", "similarity_to_keep": 0.98},
+                         {"path": "a/copy2.mp4", "similarity_to_keep": 0.97},
+                         {"path": "chained.mp4", "similarity_to_keep": 0.6}]}
+    return {"root": str(root), "videos": videos, "groups": [group], "pairs": []}
+
+
+@pytest.fixture
+def review(tmp_path, make_video):
+    root = tmp_path / "videos"
+    report = make_report(root, make_video)
+    plan = find_duplicates_to_remove(report)
+    return DeletionReview(plan, report=report), root
+
+
+def test_checkboxes_prefilled_from_the_plan(review):
+    w, _ = review
+    assert set(w.checkboxes) == {"a/copy1.mp4", "a/copy2.mp4", "chained.mp4"}  # no box on the kept file
+    assert w.selected() == ["a/copy1.mp4", "a/copy2.mp4"]
+    assert not w.checkboxes["chained.mp4"].value and not w.checkboxes["chained.mp4"].disabled
+    assert w.confirm_box.layout.display == "none" and w.undo_button.disabled
+    assert "2 file(s) ticked" in w.log_lines[-1]
+
+
+def test_move_asks_first_then_moves_exactly_the_ticked_files(review):
+    w, root = review
+    w.checkboxes["a/copy2.mp4"].value = False
+    w.move_button.click()
+    assert w.confirm_box.layout.display != "none"
+    assert w.confirm_button.description == "Yes, move 1 file(s) to the trash"
+    assert all(cb.disabled for cb in w.checkboxes.values()) and w.move_button.disabled
+    assert (root / "a/copy1.mp4").exists() and not w.results  # nothing moved before confirming
+
+    w.confirm_button.click()
+    res = w.results[-1]
+    assert [o.path for o in res.done] == ["a/copy1.mp4"]
+    assert not (root / "a/copy1.mp4").exists() and (root / "a/copy2.mp4").exists()
+    assert (Path(res.trash_dir) / "a/copy1.mp4").is_file()
+    manifest = json.loads(Path(res.manifest_path).read_text())
+    assert [e["path"] for e in manifest["entries"]] == ["a/copy1.mp4"]
+    assert w.confirm_box.layout.display == "none" and not w.undo_button.disabled
+    assert w.checkboxes["a/copy1.mp4"].disabled and "in the trash" in w.status_labels["a/copy1.mp4"].value
+    assert any("Moved 1 file(s)" in line for line in w.log_lines)
+    assert "Moved 1 file(s)" in w.log_view.value
+
+
+def test_cancel_moves_nothing(review):
+    w, root = review
+    w.move_button.click()
+    w.cancel_button.click()
+    assert not w.results and (root / "a/copy1.mp4").exists() and (root / "a/copy2.mp4").exists()
+    assert w.confirm_box.layout.display == "none" and not w.move_button.disabled
+    assert "Cancelled" in w.log_lines[-1]
+
+
+def test_undo_restores_and_reticks(review):
+    w, root = review
+    before = {p: (root / p).read_bytes() for p in ("a/copy1.mp4", "a/copy2.mp4")}
+    w.move_button.click()
+    w.confirm_button.click()
+    assert not any((root / p).exists() for p in before)
+    w.undo_button.click()
+    assert {p: (root / p).read_bytes() for p in before} == before
+    assert w.undo_results[-1].ok and w.undo_button.disabled
+    assert w.selected() == ["a/copy1.mp4", "a/copy2.mp4"] and not w.moved
+    assert "Restored 2 file(s)" in w.log_lines[-1]
+    time.sleep(1.1)  # a new run folder name (timestamped by the second)
+    w.move_button.click()  # the widget is usable again
+    w.confirm_button.click()
+    assert len(w.results[-1].done) == 2
+
+
+def test_a_review_file_can_be_ticked_by_hand(review):
+    w, root = review
+    w.checkboxes["chained.mp4"].value = True
+    plan = w.selected_plan()
+    assert [r.path for r in plan.groups[0].remove] == ["a/copy1.mp4", "a/copy2.mp4", "chained.mp4"]
+    assert plan.groups[0].review == []
+    w.move_button.click()
+    w.confirm_button.click()
+    assert sorted(o.path for o in w.results[-1].done) == ["a/copy1.mp4", "a/copy2.mp4", "chained.mp4"]
+    assert (root / "keep.mp4").is_file()
+
+
+def test_review_box_disabled_without_report_metadata(tmp_path, make_video):
+    root = tmp_path / "videos"
+    report = make_report(root, make_video)
+    w = DeletionReview(find_duplicates_to_remove(report))  # no report: no size/mtime for review files
+    assert w.checkboxes["chained.mp4"].disabled and not w.checkboxes["a/copy1.mp4"].disabled
+
+
+def test_nothing_ticked_moves_nothing(review):
+    w, root = review
+    for cb in w.checkboxes.values():
+        cb.value = False
+    w.move_button.click()
+    assert w.confirm_box.layout.display == "none" and not w.results
+    assert "Nothing is ticked" in w.log_lines[-1]
+
+
+def test_a_guard_refusal_is_logged_and_the_file_stays(review):
+    w, root = review
+    (root / "a/copy2.mp4").write_bytes(b"changed since the scan")
+    w.move_button.click()
+    w.confirm_button.click()
+    res = w.results[-1]
+    assert [o.path for o in res.done] == ["a/copy1.mp4"] and [o.path for o in res.skipped] == ["a/copy2.mp4"]
+    assert (root / "a/copy2.mp4").exists() and "skipped" in w.status_labels["a/copy2.mp4"].value
+    assert any("changed since the scan" in line for line in w.log_lines)
