@@ -180,7 +180,7 @@ def find_videos(root, extensions: Sequence[str] = DEFAULT_EXTENSIONS) -> ScanLis
     return listing
 
 
-def _sample_times(duration: Optional[float], start: float, *, seconds_between_frames: float,
+def sample_times(duration: Optional[float], start: float, *, seconds_between_frames: float,
                   max_frames: int, min_frames: int) -> Optional[np.ndarray]:
     """Target presentation times for the samples, or None if duration is unknown.
 
@@ -337,7 +337,7 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
         if duration:
             info.bitrate = 8 * st.st_size / duration
 
-        targets = _sample_times(duration, start, seconds_between_frames=seconds_between_frames,
+        targets = sample_times(duration, start, seconds_between_frames=seconds_between_frames,
                                 max_frames=max_frames, min_frames=min_frames)
         raw: list = []
         pts: list = []

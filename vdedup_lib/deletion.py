@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .clustering import keep_reason
+from .report import atomic_write_text, fsync_dir
 
 #: Name of the trash folder created under the scanned root.  ``find_videos``
 #: never descends into a folder with this name (``dataset.EXCLUDED_DIR_NAMES``).
@@ -499,35 +500,9 @@ def file_sha256(path, *, drop_cache: bool = False) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(path) -> None:
-    try:
-        fd = os.open(str(path), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _atomic_write_json(path: Path, data) -> None:
     """Write JSON to ``path`` so that a crash leaves the old or the new file, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, ensure_ascii=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False))
 
 
 def _partial_path(dst: Path) -> Path:
@@ -572,7 +547,7 @@ def _copy_verify_unlink(src: Path, dst: Path, sha256: str) -> None:
         if os.path.lexists(partial):
             os.unlink(partial)
         raise
-    _fsync_dir(dst.parent)
+    fsync_dir(dst.parent)
     st2 = os.stat(src)
     if (st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
         os.unlink(dst)
@@ -583,7 +558,7 @@ def _copy_verify_unlink(src: Path, dst: Path, sha256: str) -> None:
         if os.path.lexists(src):
             os.unlink(dst)  # the original stays; drop the verified copy
         raise
-    _fsync_dir(src.parent)
+    fsync_dir(src.parent)
 
 
 def _place(src: Path, dst: Path, sha256: str) -> None:
@@ -614,8 +589,8 @@ def _place(src: Path, dst: Path, sha256: str) -> None:
         except BaseException:
             os.unlink(dst)
             raise
-    _fsync_dir(dst.parent)
-    _fsync_dir(src.parent)
+    fsync_dir(dst.parent)
+    fsync_dir(src.parent)
 
 
 def _is_within(path: str, folder: str) -> bool:
@@ -791,7 +766,7 @@ class _Applier:
                     continue
             else:  # pragma: no cover
                 raise FileExistsError(f"cannot create a new run folder under {base}")
-            _fsync_dir(base)
+            fsync_dir(base)
             self.run_dir = run
             self.manifest = _Manifest(run / MANIFEST_NAME, {
                 "vdedup_manifest": MANIFEST_VERSION, "mode": self.mode, "created": _now_iso(),
@@ -933,7 +908,7 @@ class _Applier:
                 move_file(src, Path(out.trash_path), digest)
             else:
                 os.unlink(src)
-                _fsync_dir(src.parent)
+                fsync_dir(src.parent)
         except OSError as e:
             entry["state"] = "failed"
             entry["message"] = _os_error_text(e)

@@ -244,6 +244,29 @@ def fit_projection(frame_features: Sequence[np.ndarray], embedding_size: int):
     return vt[:k].T.astype(np.float32), energy
 
 
+def project_and_pool(frame_features: Sequence[np.ndarray], informative: Sequence[np.ndarray], *,
+                     embedding_size: Optional[int], native_dim: int):
+    """Frame features -> video embeddings, with the optional ``embedding_size`` projection.
+
+    Below ``native_dim`` the collection's frame features are projected on
+    their top ``embedding_size`` directions (``fit_projection``) and
+    re-normalised; each video is then pooled with ``pool_frames``.  Returns
+    ``(frame features, embeddings [N, D], basis or None, energy kept)``.
+    """
+    feats = [np.asarray(f, np.float32) for f in frame_features]
+    basis, energy = None, 1.0
+    if embedding_size is not None and embedding_size < native_dim and feats:
+        basis, energy = fit_projection(feats, embedding_size)
+        feats = [f @ basis for f in feats]
+        feats = [(f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+                 for f in feats]
+    pooled = [pool_frames(torch.from_numpy(f), torch.from_numpy(np.asarray(m))).numpy()
+              for f, m in zip(feats, informative)]
+    out_dim = basis.shape[1] if basis is not None else native_dim
+    embeddings = np.stack(pooled).astype(np.float32) if pooled else np.zeros((0, out_dim), np.float32)
+    return feats, embeddings, basis, energy
+
+
 def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: Optional[EncoderCNN] = None,
                   dataset=None, progress: bool = False) -> VideoEmbeddings:
     """Sample and embed every video under ``videos_dir`` (or of ``dataset``).
@@ -315,18 +338,10 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
     if bar is not None:
         bar.close()
 
-    dim = encoder.feature_dim
-    projection, energy = None, 1.0
-    if config.embedding_size is not None and config.embedding_size < dim and feats:
-        projection, energy = fit_projection(feats, config.embedding_size)
-        feats = [(f @ projection) for f in feats]
-        feats = [f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12) for f in feats]
-    emb = [pool_frames(torch.from_numpy(np.asarray(f)), torch.from_numpy(m)).numpy()
-           for f, m in zip(feats, informative)]
-    out_dim = projection.shape[1] if projection is not None else dim
-    embeddings = np.stack(emb).astype(np.float32) if emb else np.zeros((0, out_dim), np.float32)
+    feats, embeddings, projection, energy = project_and_pool(
+        feats, informative, embedding_size=config.embedding_size, native_dim=encoder.feature_dim)
     return VideoEmbeddings(root=str(dataset.root), videos=videos, ok_index=ok_index,
-                           embeddings=embeddings, frame_features=[np.asarray(f, np.float32) for f in feats],
+                           embeddings=embeddings, frame_features=feats,
                            pts_seconds=pts, informative=informative,
                            skipped=[(str(p), r) for p, r in getattr(dataset, "skipped", [])],
                            model=encoder.model_name, projection=projection, energy_kept=energy)

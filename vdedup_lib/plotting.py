@@ -208,9 +208,9 @@ def plot_frame_strips(samples: Sequence, *, max_frames: int = 8, title: str = ""
 def frames_for_duration(duration: float, *, seconds_between_frames: float = 1.0,
                         max_frames: int = 32, min_frames: int = 8) -> int:
     """How many frames ``sample_frames`` takes from a video of ``duration`` seconds."""
-    from .dataset import _sample_times
+    from .dataset import sample_times
 
-    t = _sample_times(duration, 0.0, seconds_between_frames=seconds_between_frames,
+    t = sample_times(duration, 0.0, seconds_between_frames=seconds_between_frames,
                       max_frames=max_frames, min_frames=min_frames)
     return 0 if t is None else len(t)
 
@@ -463,20 +463,14 @@ def reduced_embeddings(emb, embedding_size: Optional[int]):
     pooled) from the frame features already in ``emb``, so no video is decoded
     or encoded again.  ``None`` or a size >= the native width returns ``emb``.
     """
-    import torch
-
-    from .encoder import fit_projection, pool_frames
+    from .encoder import project_and_pool
 
     dim = emb.embeddings.shape[1] if len(emb.embeddings) else 0
     if embedding_size is None or embedding_size >= dim:
         return emb
-    basis, energy = fit_projection(emb.frame_features, embedding_size)
-    feats = [f @ basis for f in emb.frame_features]
-    feats = [f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12) for f in feats]
-    pooled = [pool_frames(torch.from_numpy(np.asarray(f, np.float32)), torch.from_numpy(np.asarray(m)))
-              .numpy() for f, m in zip(feats, emb.informative)]
-    return replace(emb, embeddings=np.stack(pooled).astype(np.float32),
-                   frame_features=[np.asarray(f, np.float32) for f in feats],
+    feats, embeddings, basis, energy = project_and_pool(
+        emb.frame_features, emb.informative, embedding_size=embedding_size, native_dim=dim)
+    return replace(emb, embeddings=embeddings, frame_features=feats,
                    projection=basis, energy_kept=energy)
 
 

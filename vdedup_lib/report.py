@@ -96,19 +96,37 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
             "groups": groups, "pairs": pairs, "skipped": skipped}
 
 
+def fsync_dir(path) -> None:
+    """Flush a folder's entries (a rename in it) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(str(path), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically: a temporary file beside it, then rename."""
+    """Write ``text`` to ``path`` so that a crash leaves the old or the new file,
+    never half of one: a temporary file beside it, fsync, rename, fsync the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    fsync_dir(path.parent)
     return path
 
 
