@@ -66,3 +66,16 @@ def sample_scan():
     from vdedup_lib.config import Config
 
     return scan(Config(videos_dir=SAMPLES), progress=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Every test session gets its own embedding cache (never the user's)."""
+    d = tmp_path_factory.mktemp("vdedup-cache")
+    old = os.environ.get("VDEDUP_CACHE_DIR")
+    os.environ["VDEDUP_CACHE_DIR"] = str(d)
+    yield d
+    if old is None:
+        os.environ.pop("VDEDUP_CACHE_DIR", None)
+    else:
+        os.environ["VDEDUP_CACHE_DIR"] = old

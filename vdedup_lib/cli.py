@@ -44,7 +44,16 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
                    help="do not average each frame with its mirror image (2x faster CNN)")
     p.add_argument("--device", default=d.device, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--num-workers", type=int, default=d.num_workers,
-                   help="DataLoader decoding processes")
+                   help="DataLoader decoding processes (default: one per core beyond the first)")
+    p.add_argument("--precision", default=d.precision, choices=("auto", "fp32", "bf16"),
+                   help="CNN arithmetic (default auto: bf16 where the hardware has it natively)")
+    p.add_argument("--exact-sampling", action="store_true",
+                   help="decode frames at the exact sample times with the fixed --max-frames cap "
+                        "(default: nearest keyframes when they are dense, cap growing with duration)")
+    p.add_argument("--cache", type=Path, default=None, dest="cache_dir",
+                   help="embedding cache folder (default: the user cache folder, or $VDEDUP_CACHE_DIR)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the embedding cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -118,7 +127,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   min_frames_per_video=min(args.min_frames, args.max_frames),
                   model=args.model, weights=args.weights,
                   flip_invariant=not args.no_flip_invariance, device=args.device,
-                  num_workers=args.num_workers, min_samples=args.min_samples)
+                  num_workers=args.num_workers, min_samples=args.min_samples,
+                  precision=args.precision, keyframe_sampling=not args.exact_sampling,
+                  use_cache=not args.no_cache, cache_dir=args.cache_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -84,7 +84,29 @@ class Config:
     #: ``"auto"`` = CUDA when present, else CPU.
     device: str = "auto"
     #: DataLoader worker processes that decode videos while the CNN runs.
-    num_workers: int = 0
+    #: ``None`` = one per CPU core beyond the first, at most 4 (measured with
+    #: ``benchmarks/throughput.py``; on 2 cores 1 worker overlaps decoding with
+    #: the CNN).  0 decodes in the main process.
+    num_workers: Optional[int] = None
+    #: CNN arithmetic: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` = bf16
+    #: where the hardware computes it natively (CPUs with AVX-512 BF16 or AMX,
+    #: CUDA GPUs with bf16), else fp32.  Measured: frame features agree with
+    #: fp32 to cosine >= 0.999 (tests/test_encoder.py asserts it) at about 3x
+    #: the speed on such CPUs (README, "Throughput").
+    precision: str = "auto"
+
+    # --- throughput ----------------------------------------------------------
+    #: Decode only keyframes when they are dense enough (see
+    #: ``dataset.KEYFRAME_MAX_GAP_SECONDS``), and let the frame cap grow slowly
+    #: with duration (``dataset.frame_budget``).  Off = frame-exact sampling
+    #: with the fixed cap ``max_frames_per_video``.
+    keyframe_sampling: bool = True
+    #: Keep per-video results in an on-disk cache (``vdedup_lib.cache``) so a
+    #: re-scan only re-embeds new or changed files.
+    use_cache: bool = True
+    #: Cache folder; ``None`` = the user cache folder (``platformdirs``), or
+    #: ``$VDEDUP_CACHE_DIR`` when set.
+    cache_dir: Optional[Path] = None
 
     #: Feed the CNN grey frames (replicated to 3 channels).  Colour is not
     #: evidence of identity: copies are colour-graded or made grey.  Measured on
@@ -105,6 +127,8 @@ class Config:
             self.videos_dir = Path(self.videos_dir)
         if self.weights is not None:
             self.weights = Path(self.weights)
+        if self.cache_dir is not None:
+            self.cache_dir = Path(self.cache_dir)
         self.extensions = tuple(
             (e if e.startswith(".") else "." + e).lower() for e in self.extensions
         )
@@ -134,6 +158,10 @@ class Config:
             raise ValueError(f"min_samples must be >= 1, got {self.min_samples!r}")
         if not self.extensions:
             raise ValueError("extensions must not be empty")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}")
+        if self.num_workers is not None and self.num_workers < 0:
+            raise ValueError(f"num_workers must be None or >= 0, got {self.num_workers!r}")
 
     def replace(self, **changes) -> "Config":
         """A copy with some fields changed (validated)."""

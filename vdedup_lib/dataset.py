@@ -86,6 +86,8 @@ class VideoInfo:
     bad_packets: int = 0
     #: Video bit rate in bits per second, estimated from size and duration.
     bitrate: Optional[float] = None
+    #: ``"exact"`` (frames at the target times) or ``"keyframes"`` (nearest keyframes).
+    sampling: str = "exact"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -180,16 +182,38 @@ def find_videos(root, extensions: Sequence[str] = DEFAULT_EXTENSIONS) -> ScanLis
     return listing
 
 
+def frame_budget(duration: Optional[float], *, seconds_between_frames: float,
+                 max_frames: int) -> int:
+    """Frames to sample from a video of ``duration`` seconds when the cap grows with length.
+
+    Up to ``max_frames * seconds_between_frames`` seconds the cap is
+    ``max_frames``.  Beyond that it grows with the logarithm of the duration:
+    ``max_frames * (1 + log2(duration / (max_frames * seconds_between_frames)))``.
+    Rule: each doubling of length adds ``max_frames`` frames, so a 10-minute
+    video gets 167 frames and a 2-hour one 282 (at the defaults 32 and 1 s):
+    long videos are covered every few seconds to minutes, and the work and
+    memory per video stay bounded by a slowly growing number.
+    """
+    base = max_frames * seconds_between_frames
+    if duration is None or not math.isfinite(duration) or duration <= base:
+        return max_frames
+    return int(round(max_frames * (1.0 + math.log2(duration / base))))
+
+
 def sample_times(duration: Optional[float], start: float, *, seconds_between_frames: float,
-                  max_frames: int, min_frames: int) -> Optional[np.ndarray]:
+                  max_frames: int, min_frames: int, grow_budget: bool = False) -> Optional[np.ndarray]:
     """Target presentation times for the samples, or None if duration is unknown.
 
     The spacing is ``seconds_between_frames``, widened so at most
-    ``max_frames`` samples cover the whole video, and narrowed so a short clip
-    still gives ``min_frames``.  Each sample sits in the middle of its slot.
+    ``max_frames`` samples cover the whole video (with ``grow_budget``, at most
+    ``frame_budget(duration, ...)``), and narrowed so a short clip still gives
+    ``min_frames``.  Each sample sits in the middle of its slot.
     """
     if duration is None or not math.isfinite(duration) or duration <= 0:
         return None
+    if grow_budget:
+        max_frames = frame_budget(duration, seconds_between_frames=seconds_between_frames,
+                                  max_frames=max_frames)
     step = max(seconds_between_frames, duration / max_frames)
     n = int(duration // step)
     if n < min_frames:
@@ -197,6 +221,83 @@ def sample_times(duration: Optional[float], start: float, *, seconds_between_fra
         step = duration / n
     n = max(1, min(n, max_frames))
     return start + step * (np.arange(n) + 0.5)
+
+
+#: Keyframe sampling is used when the stream's keyframes are at most this many
+#: seconds apart (start and end of the video included) and give at least
+#: ``min_frames`` distinct samples.  Each target time is then served by its
+#: nearest keyframe, which needs no other frame decoded.  Rule: a keyframe at
+#: most 5 s from the target stands for that part of the video (shots last
+#: seconds; the video embedding is a mean over the whole video), and 2-10 s is
+#: the keyframe interval of typical camera, streaming and x264 encodes, so
+#: common long videos qualify while short clips with one keyframe do not.
+KEYFRAME_MAX_GAP_SECONDS = 10.0
+
+#: In exact sampling with a keyframe index, seek to the keyframe before the
+#: next target when that skips more than this much video: a seek (and decoder
+#: flush) costs about as much as decoding a few frames, one second of video is
+#: 24-60 frames.
+SEEK_MIN_SKIP_SECONDS = 1.0
+
+#: Codecs whose FFmpeg decoders can decode at 1/2, 1/4, 1/8 size (``lowres``):
+#: the DCT is cut before the pixels are made, so a big frame costs less.
+LOWRES_CODECS = frozenset({"mjpeg", "mpeg4", "h263", "h263p", "msmpeg4v1", "msmpeg4v2",
+                           "msmpeg4v3", "wmv1", "wmv2", "mpeg1video", "mpeg2video"})
+#: Largest ``lowres`` factor FFmpeg accepts for those decoders (1/8 size).
+MAX_LOWRES = 3
+
+
+def _lowres_level(codec: Optional[str], width: int, height: int, resize: int) -> int:
+    """Halvings the decoder may apply while the longer side stays >= 2 * resize."""
+    if codec not in LOWRES_CODECS or not width or not height:
+        return 0
+    level, longest = 0, max(width, height)
+    while level < MAX_LOWRES and longest // 2 ** (level + 1) >= 2 * resize:
+        level += 1
+    return level
+
+
+def _keyframe_index(path: str, stream_index: int) -> Optional[np.ndarray]:
+    """Presentation times (s) of the keyframe packets, read without decoding; None on error."""
+    import av
+
+    times = []
+    try:
+        with av.open(path, metadata_errors="ignore") as c:
+            s = c.streams.video[stream_index]
+            tb = s.time_base
+            for pkt in c.demux(s):
+                if pkt.is_keyframe and pkt.pts is not None and tb is not None:
+                    times.append(float(pkt.pts * tb))
+    except (av.error.FFmpegError, OSError, ValueError, IndexError):
+        return None
+    return np.unique(np.asarray(times, dtype=np.float64))
+
+
+def choose_keyframes(keyframe_times: Optional[np.ndarray], targets: Optional[np.ndarray],
+                     duration: Optional[float], start: float, *, min_frames: int,
+                     max_gap_seconds: float = KEYFRAME_MAX_GAP_SECONDS) -> Optional[np.ndarray]:
+    """The keyframes serving ``targets`` (nearest one each, distinct), or None.
+
+    None means "keyframes are not dense enough: decode exactly" (see
+    ``KEYFRAME_MAX_GAP_SECONDS``).
+    """
+    if keyframe_times is None or targets is None or not duration or len(keyframe_times) == 0:
+        return None
+    k = keyframe_times
+    edges = np.concatenate([[start], k, [start + duration]])
+    if np.diff(edges).max() > max_gap_seconds:
+        return None
+    pos = np.clip(np.searchsorted(k, targets), 1, len(k)) if len(k) > 1 else np.zeros(len(targets), int)
+    if len(k) > 1:
+        left, right = k[pos - 1], k[np.minimum(pos, len(k) - 1)]
+        chosen = np.where(np.abs(targets - left) <= np.abs(right - targets), left, right)
+    else:
+        chosen = np.full(len(targets), k[0])
+    chosen = np.unique(chosen)
+    if len(chosen) < min(min_frames, len(targets)):
+        return None
+    return chosen
 
 
 def _rotate(img: np.ndarray, rotation: int) -> np.ndarray:
@@ -275,14 +376,27 @@ def _working_size(width: int, height: int, resize: int) -> tuple:
 
 def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
                   max_frames: int = 32, min_frames: int = 8, resize: int = 160,
+                  keyframes: bool = False, grow_budget: bool = False,
                   seek_threshold_seconds: float = 30.0) -> SampledFrames:
     """Sample frames from one video file.  Never raises for a bad file.
 
-    Decoding goes forward packet by packet; when the next sample is more than
-    ``seek_threshold_seconds`` ahead, it seeks to the keyframe before it instead
-    of decoding everything in between (the threshold is several typical GOPs,
-    so short gaps never pay for a seek; see shared/notes/decoding.md).
-    Memory is bounded by ``max_frames`` small frames, whatever the video length.
+    Options (keyword-only):
+
+    * ``keyframes``: read the keyframe index first (packets only, nothing
+      decoded) and, when keyframes are dense enough
+      (``KEYFRAME_MAX_GAP_SECONDS``), decode only the keyframe nearest each
+      target time.  Otherwise decode exactly, seeking to the keyframe before a
+      target whenever that skips more than ``SEEK_MIN_SKIP_SECONDS`` of video,
+      so nothing before it is decoded.  ``info.sampling`` says which was used.
+      Off, decoding goes forward and seeks only across gaps of more than
+      ``seek_threshold_seconds`` (frame-exact times, used by verification).
+    * ``grow_budget``: the cap on frames grows slowly with duration
+      (``frame_budget``) instead of being ``max_frames``.
+
+    Frames are decoded at reduced size by the decoder where it can
+    (``LOWRES_CODECS``), with frame threading, and converted straight to a
+    small working size.  Memory is bounded by the number of samples, whatever
+    the video length: no decoded frame is kept except the samples.
     """
     import av  # local import: no import-time cost for users of other stages
 
@@ -338,7 +452,21 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
             info.bitrate = 8 * st.st_size / duration
 
         targets = sample_times(duration, start, seconds_between_frames=seconds_between_frames,
-                                max_frames=max_frames, min_frames=min_frames)
+                                max_frames=max_frames, min_frames=min_frames, grow_budget=grow_budget)
+        keyframe_times = None
+        if keyframes and targets is not None:
+            keyframe_times = _keyframe_index(str(path), 0)
+            chosen = choose_keyframes(keyframe_times, targets, duration, start, min_frames=min_frames)
+            if chosen is not None:
+                targets = chosen
+                info.sampling = "keyframes"
+                cc.skip_frame = "NONKEY"
+        lowres = _lowres_level(info.codec, stream.width, stream.height, resize)
+        if lowres:
+            cc.options = {**cc.options, "lowres": str(lowres)}
+        key_only = info.sampling == "keyframes"
+        # half a tick of the time base: packet times equal keyframe times up to rounding
+        tick = float(tb) / 2 if tb else 1e-6
         raw: list = []
         pts: list = []
         size = None
@@ -354,7 +482,7 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
                 return False
             if next_i >= len(targets):
                 return False
-            half_frame = 0.5 / info.fps if info.fps else 0.0
+            half_frame = tick if key_only else (0.5 / info.fps if info.fps else 0.0)
             if t + half_frame >= targets[next_i]:
                 while next_i < len(targets) and targets[next_i] <= t + half_frame:
                     next_i += 1
@@ -366,13 +494,47 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
                 return len(raw) >= max_frames
             return next_i >= len(targets)
 
-        seeks_left = max_frames  # never more seeks than samples
+        def seek_to() -> Optional[float]:
+            """Where to seek before the next target, or None to decode on."""
+            if targets is None or next_i >= len(targets):
+                return None
+            target = targets[next_i]
+            if keyframe_times is not None and len(keyframe_times) and not key_only:
+                before = keyframe_times[keyframe_times <= target + tick]
+                if len(before) and before[-1] - (last_time if last_time is not None else start) \
+                        > SEEK_MIN_SKIP_SECONDS:
+                    return float(before[-1])
+                return None
+            if last_time is not None and target - last_time > seek_threshold_seconds:
+                return float(target)
+            return None
+
+        def feed(packet) -> bool:
+            """Whether a packet goes to the decoder."""
+            if packet.size == 0:
+                return packet.pts is None  # Theora's "repeat previous frame": nothing to decode
+            if not key_only:
+                return True
+            if not packet.is_keyframe or packet.pts is None or targets is None or next_i >= len(targets):
+                return False
+            t = float(packet.pts * tb)
+            return bool(np.any(np.abs(targets[next_i:] - t) <= tick))
+
+        seeks_left = max(max_frames, len(targets) if targets is not None else 0)
         try:
             while not done():
                 restarted = False
+                where = seek_to() if seeks_left > 0 else None
+                if where is not None:
+                    seeks_left -= 1
+                    try:
+                        container.seek(int(where / tb), stream=stream, backward=True, any_frame=False)
+                        last_time = None
+                    except av.error.FFmpegError:
+                        seeks_left = 0  # seeking unsupported: decode straight through
                 for packet in container.demux(stream):
-                    if packet.size == 0 and packet.pts is not None:
-                        continue  # Theora's "repeat previous frame" packet: nothing to decode
+                    if not feed(packet):
+                        continue
                     try:
                         frames = packet.decode()
                     except av.error.FFmpegError:
@@ -387,8 +549,8 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
                             continue
                         if size is None:
                             info.rotation = int(getattr(frame, "rotation", 0) or 0)
-                            size = _working_size(frame.width, frame.height, resize)
-                            w, h = frame.width, frame.height
+                            w, h = stream.width or frame.width, stream.height or frame.height
+                            size = _working_size(w, h, resize)
                             if (info.rotation // 90) % 2:
                                 w, h = h, w
                             info.width, info.height = w, h
@@ -397,17 +559,9 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
                         pts.append(t)
                     if done():
                         break
-                    if (targets is not None and last_time is not None and seeks_left > 0
-                            and targets[next_i] - last_time > seek_threshold_seconds):
-                        seeks_left -= 1
-                        try:
-                            container.seek(int(targets[next_i] / tb), stream=stream,
-                                           backward=True, any_frame=False)
-                            last_time = None
-                            restarted = True
-                            break
-                        except av.error.FFmpegError:
-                            seeks_left = 0  # seeking unsupported: decode straight through
+                    if seeks_left > 0 and seek_to() is not None:
+                        restarted = True
+                        break
                 if not restarted:
                     break
         except av.error.FFmpegError as e:
@@ -459,7 +613,7 @@ class VideosDataset(Dataset):
     def __init__(self, videos_dir, *, extensions: Sequence[str] = DEFAULT_EXTENSIONS,
                  video_resize: int = 160, seconds_between_frames: float = 1.0,
                  max_frames_per_video: int = 32, min_frames_per_video: int = 8,
-                 files: Optional[Sequence] = None):
+                 keyframe_sampling: bool = False, files: Optional[Sequence] = None):
         self.root = Path(videos_dir).resolve()
         if files is None:
             listing = find_videos(self.root, extensions)
@@ -472,6 +626,7 @@ class VideosDataset(Dataset):
         self.seconds_between_frames = seconds_between_frames
         self.max_frames_per_video = max_frames_per_video
         self.min_frames_per_video = min_frames_per_video
+        self.keyframe_sampling = keyframe_sampling
 
     @classmethod
     def from_config(cls, config: Config) -> "VideosDataset":
@@ -481,7 +636,8 @@ class VideosDataset(Dataset):
                    video_resize=config.video_resize,
                    seconds_between_frames=config.seconds_between_frames,
                    max_frames_per_video=config.max_frames_per_video,
-                   min_frames_per_video=config.min_frames_per_video)
+                   min_frames_per_video=config.min_frames_per_video,
+                   keyframe_sampling=config.keyframe_sampling)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -494,7 +650,8 @@ class VideosDataset(Dataset):
                              seconds_between_frames=self.seconds_between_frames,
                              max_frames=self.max_frames_per_video,
                              min_frames=self.min_frames_per_video,
-                             resize=self.video_resize)
+                             resize=self.video_resize, keyframes=self.keyframe_sampling,
+                             grow_budget=self.keyframe_sampling)
 
     def __getitem__(self, i: int) -> dict:
         s = self.sample(i)

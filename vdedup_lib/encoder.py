@@ -41,6 +41,27 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bf16 in hardware (AVX-512 BF16 or AMX); Linux flags only."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            flags = set(f.read().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"auto"`` -> ``"bf16"`` where the hardware does bf16 natively, else ``"fp32"``."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
 def _lite0_state_dict(model: nn.Module, weights: Optional[Path]) -> dict:
     if weights is None:
         try:
@@ -116,12 +137,14 @@ class EncoderCNN(nn.Module):
     ``flip_invariant`` each frame's features are averaged with its mirror
     image's, so a horizontally flipped copy encodes the same.
     With ``grayscale`` the frames are made grey first (copies may be grey or
-    colour-graded).  ``classify(frames)`` runs the kept ImageNet head in
+    colour-graded).  ``precision="bf16"`` runs the network under bf16 autocast
+    (``"auto"`` picks it where the hardware has native bf16).  ``classify(frames)`` runs the kept ImageNet head in
     colour, to show the weights are real.
     """
 
     def __init__(self, model: str = "efficientnet_lite0", *, weights: Optional[Path] = None,
-                 device: str = "auto", flip_invariant: bool = True, grayscale: bool = True):
+                 device: str = "auto", flip_invariant: bool = True, grayscale: bool = True,
+                 precision: str = "fp32"):
         super().__init__()
         net, mean, std, dim = build_backbone(model, weights)
         self.model_name = model
@@ -140,6 +163,8 @@ class EncoderCNN(nn.Module):
         # ITU-R BT.601 luma weights, as in FFmpeg's and OpenCV's RGB->grey.
         self.register_buffer("gray_weights", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
         self.device = resolve_device(device)
+        #: ``"fp32"`` or ``"bf16"`` (autocast; features are returned as float32).
+        self.precision = resolve_precision(precision, self.device)
         self.to(self.device)
         # channels_last: ~1.7x faster on CPU for the same fp32 result (see
         # README "Encoder speed"); it is also the fast layout on CUDA.
@@ -157,10 +182,12 @@ class EncoderCNN(nn.Module):
     def features(self, frames: torch.Tensor) -> torch.Tensor:
         """Pooled features ``[N, D]`` before normalisation."""
         x = self._prepare(frames)
-        f = self.backbone(x)
-        if self.flip_invariant:
-            f = (f + self.backbone(torch.flip(x, dims=[3]))) / 2
-        return f.float()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.precision == "bf16"):
+            f = self.backbone(x).float()
+            if self.flip_invariant:
+                f = (f + self.backbone(torch.flip(x, dims=[3])).float()) / 2
+        return f
 
     @torch.inference_mode()
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
@@ -210,6 +237,8 @@ class VideoEmbeddings:
     projection: Optional[np.ndarray] = None
     #: Fraction of frame-feature energy kept by the projection (1.0 if none).
     energy_kept: float = 1.0
+    #: What the embedding cache did (``cache.CacheStats`` as a dict), None without a cache.
+    cache_stats: Optional[dict] = None
 
     @property
     def paths(self) -> list:
@@ -267,16 +296,59 @@ def project_and_pool(frame_features: Sequence[np.ndarray], informative: Sequence
     return feats, embeddings, basis, energy
 
 
+#: Native feature width of each model (before any ``embedding_size`` projection).
+FEATURE_DIMS = {"efficientnet_lite0": 1280, "resnet18": 512, "resnet50": 2048}
+
+
+def build_encoder(config: Config) -> EncoderCNN:
+    """The ``EncoderCNN`` that ``config`` describes."""
+    return EncoderCNN(config.model, weights=config.weights, device=config.device,
+                      flip_invariant=config.flip_invariant, grayscale=config.grayscale,
+                      precision=config.precision)
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_num_workers(num_workers: Optional[int]) -> int:
+    """``None`` -> one decoding worker per core beyond the first, at most 4 (see ``Config``)."""
+    if num_workers is not None:
+        return num_workers
+    return min(4, available_cores() - 1)
+
+
+def _decode_worker_init(_worker_id: int) -> None:
+    """A decoding worker uses one thread for torch and OpenCV: the cores are for
+    FFmpeg's frame threads and the CNN in the main process."""
+    import cv2
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
 def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: Optional[EncoderCNN] = None,
-                  dataset=None, progress: bool = False) -> VideoEmbeddings:
+                  dataset=None, progress: bool = False, cache=None) -> VideoEmbeddings:
     """Sample and embed every video under ``videos_dir`` (or of ``dataset``).
 
-    Decoding runs in ``config.num_workers`` DataLoader workers while the CNN
-    runs on full batches of ``config.batch_size`` frames.  Files that cannot
+    With ``config.use_cache`` (default) each file is first looked up in the
+    on-disk cache (``vdedup_lib.cache``; ``cache`` may be an
+    ``EmbeddingCache`` to use instead); only new or changed files are decoded,
+    and the model is not even built when every file is cached.  Decoding runs in
+    ``config.num_workers`` DataLoader workers while the CNN runs on full
+    batches of ``config.batch_size`` frames in this process.  Files that cannot
     be read are kept in ``videos`` with ``status == "error"``.
+    ``cache.stats`` (when a cache is used) says what was reused.
     """
-    from torch.utils.data import DataLoader
+    from torch.utils.data import DataLoader, Subset
 
+    from .cache import CachedVideo, EmbeddingCache
     from .dataset import VideosDataset, collate_videos
 
     config = config or Config()
@@ -284,64 +356,90 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
         config = config.replace(videos_dir=Path(videos_dir))
     if dataset is None:
         dataset = VideosDataset.from_config(config)
-    if encoder is None:
-        encoder = EncoderCNN(config.model, weights=config.weights, device=config.device,
-                             flip_invariant=config.flip_invariant, grayscale=config.grayscale)
-    loader = DataLoader(dataset, batch_size=1, shuffle=False, num_workers=config.num_workers,
-                        collate_fn=collate_videos,
-                        persistent_workers=False)
+    if cache is None and config.use_cache:
+        cache = EmbeddingCache.from_config(config)
+
+    n = len(dataset)
+    results: list = [None] * n
+    identities: list = [None] * n
+    todo = []
+    for i, f in enumerate(dataset.files):
+        if cache is not None:
+            identities[i] = cache.file_identity(f)
+            results[i] = cache.get(f)
+        if results[i] is None:
+            todo.append(i)
+
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(dataset), desc="scanning", unit="video")
+        bar = tqdm(total=n, initial=n - len(todo), desc="scanning", unit="video")
+    if todo:
+        if encoder is None:
+            encoder = build_encoder(config)
+        workers = resolve_num_workers(config.num_workers)
+        loader = DataLoader(Subset(dataset, todo), batch_size=1, shuffle=False, num_workers=workers,
+                            collate_fn=collate_videos, worker_init_fn=_decode_worker_init if workers else None,
+                            prefetch_factor=4 if workers else None, persistent_workers=False)
+        pending: list = []  # (dataset index, info, frames, pts, informative) waiting for a full batch
+        pending_frames = 0
 
-    videos: list = []
-    ok_index: list = []
-    feats: list = []
-    pts: list = []
-    informative: list = []
-    pending: list = []  # (video position, frames) waiting for a full batch
-    pending_frames = 0
+        def finish(i, info, feats, pts, informative) -> None:
+            results[i] = CachedVideo(info, feats, pts, informative)
+            if cache is not None:
+                cache.put(dataset.files[i], results[i], identity=identities[i])
 
-    def flush() -> None:
-        nonlocal pending, pending_frames
-        if not pending:
-            return
-        x = torch.cat([fr for _, fr in pending])
-        out = []
-        for chunk in torch.split(x, config.batch_size):
-            out.append(encoder(chunk).cpu())
-        f = torch.cat(out)
-        for (pos, _), part in zip(pending, torch.split(f, [fr.shape[0] for _, fr in pending])):
-            feats[pos] = part.numpy()
-        pending, pending_frames = [], 0
+        def flush() -> None:
+            nonlocal pending, pending_frames
+            if not pending:
+                return
+            x = torch.cat([p[2] for p in pending])
+            out = [encoder(chunk).cpu() for chunk in torch.split(x, config.batch_size)]
+            f = torch.cat(out)
+            for p, part in zip(pending, torch.split(f, [p[2].shape[0] for p in pending])):
+                finish(p[0], p[1], part.numpy(), p[3], p[4])
+            pending, pending_frames = [], 0
 
-    for batch in loader:
-        for j, info in enumerate(batch["infos"]):
-            idx = len(videos)
-            videos.append(info)
-            n = batch["lengths"][j]
-            if info["status"] == "ok" and n > 0:
-                ok_index.append(idx)
-                feats.append(None)
-                pts.append(batch["pts_seconds"][j].numpy())
-                informative.append(batch["informative"][j].numpy())
+        positions = iter(todo)
+        for batch in loader:
+            for j, info in enumerate(batch["infos"]):
+                i = next(positions)
+                k = batch["lengths"][j]
                 start = sum(batch["lengths"][:j])
-                pending.append((len(feats) - 1, batch["frames"][start:start + n]))
-                pending_frames += n
-        if pending_frames >= config.batch_size:
-            flush()
-        if bar is not None:
-            bar.update(len(batch["infos"]))
-    flush()
+                pts = batch["pts_seconds"][j].numpy()
+                informative = batch["informative"][j].numpy()
+                if info["status"] == "ok" and k > 0:
+                    pending.append((i, info, batch["frames"][start:start + k], pts, informative))
+                    pending_frames += k
+                else:
+                    finish(i, info, np.zeros((0, encoder.feature_dim), np.float32), pts, informative)
+            if pending_frames >= config.batch_size:
+                flush()
+            if bar is not None:
+                bar.update(len(batch["infos"]))
+        flush()
     if bar is not None:
         bar.close()
 
+    videos, ok_index, feats, pts, informative = [], [], [], [], []
+    for i, r in enumerate(results):
+        info = dict(r.info)
+        info["path"], info["relpath"] = dataset.files[i], dataset.relpath(i)
+        videos.append(info)
+        if info["status"] == "ok" and len(r.frame_features):
+            ok_index.append(i)
+            feats.append(r.frame_features)
+            pts.append(r.pts_seconds)
+            informative.append(r.informative)
+    native_dim = (encoder.feature_dim if encoder is not None else
+                  feats[0].shape[1] if feats else FEATURE_DIMS.get(config.model, 0))
     feats, embeddings, projection, energy = project_and_pool(
-        feats, informative, embedding_size=config.embedding_size, native_dim=encoder.feature_dim)
+        feats, informative, embedding_size=config.embedding_size, native_dim=native_dim)
     return VideoEmbeddings(root=str(dataset.root), videos=videos, ok_index=ok_index,
                            embeddings=embeddings, frame_features=feats,
                            pts_seconds=pts, informative=informative,
                            skipped=[(str(p), r) for p, r in getattr(dataset, "skipped", [])],
-                           model=encoder.model_name, projection=projection, energy_kept=energy)
+                           model=config.model if encoder is None else encoder.model_name,
+                           projection=projection, energy_kept=energy,
+                           cache_stats=cache.stats.to_dict() if cache is not None else None)

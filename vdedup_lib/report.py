@@ -93,7 +93,8 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
             rel = str(p)
         skipped.append({"path": rel, "reason": r})
     return {"version": REPORT_VERSION, "root": emb.root, "settings": settings, "videos": videos,
-            "groups": groups, "pairs": pairs, "skipped": skipped}
+            "groups": groups, "pairs": pairs, "skipped": skipped,
+            "cache": getattr(emb, "cache_stats", None)}
 
 
 def fsync_dir(path) -> None:

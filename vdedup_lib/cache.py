@@ -1,0 +1,210 @@
+"""On-disk cache of per-video results, so a re-scan of an unchanged folder only re-clusters.
+
+Entries live outside the videos folder: in the user cache folder
+(``platformdirs.user_cache_dir("vdedup")``) or a folder given with ``--cache``.
+Nothing is ever written next to the videos.
+
+* **Key.** One entry per (settings, absolute path).  The settings fingerprint
+  covers the model and its weights file, the encoder options and every
+  sampling option, plus ``CACHE_FORMAT``; changing any of them uses other
+  entries.  Each entry records the file's size and modification time
+  (nanoseconds): an entry whose file has changed is a miss and is overwritten,
+  so a changed file is re-embedded and the cache does not grow with edits.
+* **Integrity.** An entry is one ``.npz`` written to a temporary name and
+  renamed (a crash leaves the old entry or none).  It stores a SHA-256 of its
+  own payload; an entry that does not load, does not match its checksum, or
+  records another path/size/mtime/settings is *never trusted*: it is counted as
+  corrupt, deleted and rebuilt.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+#: Bump when the sampler or the entry layout changes what an entry means.
+CACHE_FORMAT = 2
+
+
+def default_cache_dir() -> Path:
+    """``$VDEDUP_CACHE_DIR`` if set, else ``<user cache dir>/vdedup`` (``~/.cache/vdedup`` on Linux)."""
+    import platformdirs
+
+    if os.environ.get("VDEDUP_CACHE_DIR"):
+        return Path(os.environ["VDEDUP_CACHE_DIR"])
+    return Path(platformdirs.user_cache_dir("vdedup", appauthor=False))
+
+
+def settings_fingerprint(config) -> str:
+    """SHA-256 of everything (besides the file) that decides an entry's content."""
+    from . import __version__
+
+    weights = None
+    if config.weights is not None:
+        try:
+            st = Path(config.weights).stat()
+            weights = [str(Path(config.weights).resolve()), st.st_size, st.st_mtime_ns]
+        except OSError:
+            weights = [str(config.weights)]
+    d = {"format": CACHE_FORMAT, "vdedup": __version__, "model": config.model, "weights": weights,
+         "grayscale": config.grayscale, "flip_invariant": config.flip_invariant,
+         "precision": config.precision, "video_resize": config.video_resize,
+         "seconds_between_frames": config.seconds_between_frames,
+         "max_frames_per_video": config.max_frames_per_video,
+         "min_frames_per_video": config.min_frames_per_video,
+         "keyframe_sampling": config.keyframe_sampling}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class CachedVideo:
+    """One video's cached result."""
+
+    #: ``VideoInfo`` fields as a dict (status, reason, duration, sizes, ...).
+    info: dict
+    #: float32 ``[T, D]`` L2-normalised native frame features (``[0, D]`` for an unreadable file).
+    frame_features: np.ndarray
+    #: float64 ``[T]`` presentation times of the frames, seconds.
+    pts_seconds: np.ndarray
+    #: bool ``[T]``: frames used for pooling.
+    informative: np.ndarray
+
+
+@dataclass
+class CacheStats:
+    """What the cache did during one scan."""
+
+    #: Entries found valid and used.
+    hits: int = 0
+    #: Files with no entry, or whose entry was for an older version of the file.
+    misses: int = 0
+    #: Entries that failed their integrity check (deleted, file re-embedded).
+    corrupt: int = 0
+    #: Entries written.
+    written: int = 0
+    #: Entries that could not be written (e.g. read-only cache folder).
+    write_errors: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _digest(arrays: dict, meta: bytes) -> str:
+    h = hashlib.sha256(meta)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(name.encode())
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class EmbeddingCache:
+    """Per-video cache of frame features for one settings fingerprint.
+
+    ``get(path)`` returns a ``CachedVideo`` or None; ``put(path, ...)`` stores
+    one.  ``stats`` counts hits, misses and corrupt entries.
+    """
+
+    def __init__(self, fingerprint: str, cache_dir=None):
+        self.fingerprint = fingerprint
+        self.base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.dir = self.base / "embeddings" / fingerprint[:16]
+        self.stats = CacheStats()
+
+    @classmethod
+    def from_config(cls, config) -> "EmbeddingCache":
+        return cls(settings_fingerprint(config), config.cache_dir)
+
+    def entry_path(self, path) -> Path:
+        """Where the entry for ``path`` (absolute) lives."""
+        key = hashlib.sha256(f"{self.fingerprint}\0{os.path.abspath(path)}".encode()).hexdigest()
+        return self.dir / key[:2] / f"{key}.npz"
+
+    @staticmethod
+    def file_identity(path) -> Optional[tuple]:
+        """``(size, mtime_ns)`` of ``path``, or None if it cannot be stat'ed."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def get(self, path) -> Optional[CachedVideo]:
+        """The cached result for ``path`` if its entry is intact and the file unchanged."""
+        ident = self.file_identity(path)
+        entry = self.entry_path(path)
+        if ident is None or not entry.is_file():
+            self.stats.misses += 1
+            return None
+        try:
+            with np.load(entry, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in ("frame_features", "pts_seconds", "informative")}
+                meta_bytes = z["meta"].tobytes()
+                checksum = str(z["checksum"])
+            if _digest(arrays, meta_bytes) != checksum:
+                raise ValueError("checksum mismatch")
+            meta = json.loads(meta_bytes.decode("utf-8"))
+            if meta["fingerprint"] != self.fingerprint or meta["path"] != os.path.abspath(path):
+                raise ValueError("entry belongs to other settings or another file")
+            t = arrays["frame_features"].shape[0]
+            if arrays["pts_seconds"].shape != (t,) or arrays["informative"].shape != (t,):
+                raise ValueError("inconsistent array shapes")
+        except Exception:  # noqa: BLE001 - any failure means "do not trust this entry"
+            self.stats.corrupt += 1
+            try:
+                entry.unlink()
+            except OSError:
+                pass
+            return None
+        if (meta["size_bytes"], meta["mtime_ns"]) != ident:
+            self.stats.misses += 1  # the file changed since: re-embed, entry gets overwritten
+            return None
+        self.stats.hits += 1
+        return CachedVideo(meta["info"], arrays["frame_features"].astype(np.float32),
+                           arrays["pts_seconds"].astype(np.float64),
+                           arrays["informative"].astype(bool))
+
+    def put(self, path, video: CachedVideo, *, identity: Optional[tuple] = None) -> bool:
+        """Store ``video`` for ``path``; returns False (and counts it) if it cannot be written.
+
+        ``identity`` is the file's ``(size, mtime_ns)`` when it was read; if the
+        file has changed since, nothing is stored.
+        """
+        ident = self.file_identity(path)
+        if ident is None or (identity is not None and identity != ident):
+            return False
+        arrays = {"frame_features": np.asarray(video.frame_features, np.float32),
+                  "pts_seconds": np.asarray(video.pts_seconds, np.float64),
+                  "informative": np.asarray(video.informative, bool)}
+        meta = {"fingerprint": self.fingerprint, "path": os.path.abspath(path),
+                "size_bytes": ident[0], "mtime_ns": ident[1], "info": video.info}
+        meta_bytes = json.dumps(meta, sort_keys=True, default=str).encode("utf-8")
+        entry = self.entry_path(path)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays, meta=np.frombuffer(meta_bytes, dtype=np.uint8),
+                 checksum=np.array(_digest(arrays, meta_bytes)))
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(buf.getbuffer())
+                os.replace(tmp, entry)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            self.stats.write_errors += 1
+            return False
+        self.stats.written += 1
+        return True
