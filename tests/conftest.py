@@ -28,18 +28,22 @@ def scene(kind: int, t: int, h: int = 96, w: int = 128) -> np.ndarray:
     return np.ascontiguousarray(img[y:y + h, x:x + w])
 
 
-def write_video(path, frames, *, fps: int = 10, codec: str = "mpeg4", rotation: int = 0) -> Path:
-    """Encode ``frames`` (list of HxWx3 uint8) to ``path`` with PyAV."""
+def write_video(path, frames, *, fps: int = 10, codec: str = "mpeg4", rotation: int = 0,
+                gop: int = 0) -> Path:
+    """Encode ``frames`` (list of HxWx3 uint8) to ``path`` with PyAV (``gop``: keyframe interval)."""
     import av
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
-        s = out.add_stream(codec, rate=fps)
+        # with ``gop``, keyframes only every ``gop`` frames (no scene-cut keyframes)
+        s = out.add_stream(codec, rate=fps, options={"sc_threshold": "1000000000"} if gop else {})
         s.width, s.height = w, h
         s.pix_fmt = "yuv420p"
         s.bit_rate = 1_000_000  # PyAV's default for mpeg4 is a few kbit/s: mush
+        if gop:
+            s.codec_context.gop_size = gop
         if rotation:
             s.set_display_rotation(rotation)
         for f in frames:

@@ -188,3 +188,66 @@ def test_content_resolution_excludes_letterbox(tmp_path):
     s = sample_frames(p, resize=64, min_frames=4)
     assert (s.info.width, s.info.height) == (128, 128)
     assert s.info.content_width == 128 and abs(s.info.content_height - 96) <= 4
+
+
+def test_frame_budget_grows_slowly_with_duration():
+    from vdedup_lib.dataset import frame_budget
+
+    kw = dict(seconds_between_frames=1.0, max_frames=32)
+    assert frame_budget(10, **kw) == 32 and frame_budget(32, **kw) == 32
+    assert frame_budget(64, **kw) == 64
+    ten_min, two_hours = frame_budget(600, **kw), frame_budget(7200, **kw)
+    assert 150 < ten_min < 200 and two_hours < 2 * ten_min
+    assert frame_budget(None, **kw) == 32
+
+
+def test_keyframes_are_used_only_when_dense(tmp_path):
+    """Dense keyframes: only keyframes are decoded, at most half a gap from each target.
+    One keyframe in the clip: exact sampling, as before."""
+    frames = [scene(2, t) for t in range(120)]
+    dense = write_video(tmp_path / "dense.mp4", frames, fps=10, gop=10)   # a keyframe per second
+    sparse = write_video(tmp_path / "sparse.mp4", frames, fps=10, gop=600)
+    kd = sample_frames(dense, keyframes=True, grow_budget=True)
+    assert kd.info.sampling == "keyframes"
+    times = kd.pts_seconds.numpy()
+    assert np.allclose(times, np.round(times))  # keyframes sit on whole seconds here
+    assert len(times) >= 8 and len(set(times.tolist())) == len(times)
+    ks = sample_frames(sparse, keyframes=True, grow_budget=True)
+    ex = sample_frames(sparse)
+    assert ks.info.sampling == "exact"
+    np.testing.assert_array_equal(ks.pts_seconds.numpy(), ex.pts_seconds.numpy())
+    assert torch.equal(ks.frames, ex.frames)
+    # keyframe frames look like the exact frames near them (same scene, same place)
+    exd = sample_frames(dense, max_frames=12)
+    a = kd.frames.float().mean(dim=(1, 2, 3))
+    b = exd.frames.float().mean(dim=(1, 2, 3))
+    assert abs(float(a.mean() - b.mean())) < 10
+
+
+def test_exact_sampling_with_keyframe_index_seeks_instead_of_decoding_everything(tmp_path):
+    """Keyframes 15 s apart are too sparse for keyframe mode: sampling is frame-exact,
+    seeking to the keyframe before a target, and equals plain forward decoding."""
+    frames = [scene(3, t) for t in range(400)]
+    p = write_video(tmp_path / "gop.mp4", frames, fps=10, gop=150)   # keyframe every 15 s
+    a = sample_frames(p, keyframes=True, max_frames=4, min_frames=4)
+    b = sample_frames(p, max_frames=4, min_frames=4)
+    assert a.info.sampling == "exact"
+    np.testing.assert_array_equal(a.pts_seconds.numpy(), b.pts_seconds.numpy())
+    assert torch.equal(a.frames, b.frames)
+
+
+def test_lowres_decoding_for_large_mpeg4(tmp_path):
+    """A 640x480 MPEG-4 video is decoded at reduced size and still gives sharp samples."""
+    import cv2
+
+    frames = [cv2.resize(scene(4, t), (640, 480), interpolation=cv2.INTER_CUBIC) for t in range(20)]
+    p = write_video(tmp_path / "big.avi", frames, fps=10)
+    from vdedup_lib.dataset import _lowres_level
+
+    assert _lowres_level("mpeg4", 640, 480, 160) == 1
+    assert _lowres_level("h264", 640, 480, 160) == 0
+    s = sample_frames(p, resize=160)
+    assert s.info.width == 640 and s.info.height == 480 and s.frames.shape[1:] == (3, 160, 160)
+    ref = cv2.resize(frames[5], (160, 160), interpolation=cv2.INTER_AREA).astype(np.float32)
+    got = s.frames[int(np.argmin(np.abs(s.pts_seconds.numpy() - 0.5)))].permute(1, 2, 0).numpy()
+    assert np.abs(got.astype(np.float32) - ref).mean() < 12

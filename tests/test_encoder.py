@@ -115,3 +115,24 @@ def test_encode_videos_end_to_end(tmp_path, encoder):
     red = encode_videos(tmp_path, config=cfg.replace(embedding_size=16), encoder=encoder)
     assert red.embeddings.shape == (3, 16) and 0 < red.energy_kept <= 1
     assert np.allclose(np.linalg.norm(red.embeddings, axis=1), 1, atol=1e-5)
+
+
+def test_bf16_features_agree_with_fp32(encoder):
+    """The stated tolerance behind ``precision="auto"``: cosine >= 0.999 per frame."""
+    from conftest import scene
+
+    frames = torch.stack([torch.from_numpy(scene(k, 3 * k)).permute(2, 0, 1) for k in range(10)])
+    bf16 = EncoderCNN(precision="bf16")
+    assert bf16.precision == "bf16" and encoder.precision == "fp32"
+    cos = (encoder(frames) * bf16(frames)).sum(dim=1)
+    assert float(cos.min()) >= 0.999, cos
+
+
+def test_precision_is_validated_and_auto_resolves():
+    from vdedup_lib.encoder import resolve_precision
+
+    with pytest.raises(ValueError, match="'fp16'"):
+        resolve_precision("fp16", torch.device("cpu"))
+    assert resolve_precision("auto", torch.device("cpu")) in ("fp32", "bf16")
+    with pytest.raises(ValueError, match="precision"):
+        Config(precision="half")

@@ -88,6 +88,8 @@ class VideoInfo:
     bitrate: Optional[float] = None
     #: ``"exact"`` (frames at the target times) or ``"keyframes"`` (nearest keyframes).
     sampling: str = "exact"
+    #: Frames the decoder produced to get the samples (the cost of sampling).
+    frames_decoded: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -461,6 +463,7 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
                 targets = chosen
                 info.sampling = "keyframes"
                 cc.skip_frame = "NONKEY"
+        coded_size = (stream.width, stream.height)  # before lowres changes what the stream reports
         lowres = _lowres_level(info.codec, stream.width, stream.height, resize)
         if lowres:
             cc.options = {**cc.options, "lowres": str(lowres)}
@@ -549,7 +552,7 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
                             continue
                         if size is None:
                             info.rotation = int(getattr(frame, "rotation", 0) or 0)
-                            w, h = stream.width or frame.width, stream.height or frame.height
+                            w, h = coded_size[0] or frame.width, coded_size[1] or frame.height
                             size = _working_size(w, h, resize)
                             if (info.rotation // 90) % 2:
                                 w, h = h, w
@@ -587,6 +590,7 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
         info.duration_seconds = pts[-1] - start
     frames, informative, crop = _finish_frames(raw, resize)
     info.frames_sampled = int(frames.shape[0])
+    info.frames_decoded = frame_count
     if info.width and info.height:
         info.content_width = int(round(info.width * (1 - crop[2] - crop[3])))
         info.content_height = int(round(info.height * (1 - crop[0] - crop[1])))
