@@ -168,3 +168,13 @@ def test_ray_options_need_engine_ray(tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["scan", str(tmp_path), "--shards", str(tmp_path / "s")])
     assert e.value.code == 2
+
+
+def test_actor_plan_one_gpu_per_actor_else_half_the_cpus():
+    from vdedup_lib.engines import _actor_plan
+
+    auto, cpu = Config(), Config(device="cpu")
+    assert _actor_plan(auto, {"CPU": 16.0, "GPU": 2.0}, None) == (2, {"num_gpus": 1}, "cuda", None)
+    assert _actor_plan(cpu, {"CPU": 16.0, "GPU": 2.0}, None) == (1, {"num_cpus": 8}, "cpu", 8)
+    assert _actor_plan(auto, {"CPU": 2.0}, None) == (1, {"num_cpus": 1}, "cpu", 1)
+    assert _actor_plan(auto, {"CPU": 1.0}, 3) == (3, {"num_cpus": 1}, "cpu", 1)
