@@ -1,5 +1,5 @@
 """Command line: ``vdedup scan DIR``, ``vdedup evaluate REPORT TRUTH``, ``vdedup sweep DIR TRUTH``,
-``vdedup apply REPORT``, ``vdedup undo MANIFEST``.
+``vdedup apply REPORT``, ``vdedup undo MANIFEST``, ``vdedup group SHARDS_DIR``.
 
 ``python main.py DIR`` is ``vdedup scan DIR``.  A scan only reads: it prints
 the groups (or writes ``--report``) and changes no file, unless ``--trash``
@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 from .config import Config
 
-COMMANDS = ("scan", "evaluate", "sweep", "apply", "undo")
+COMMANDS = ("scan", "evaluate", "sweep", "apply", "undo", "group")
 
 
 def _add_scan_options(p: argparse.ArgumentParser) -> None:
@@ -116,6 +116,57 @@ def _act(report: dict, args: argparse.Namespace, *, act: bool) -> int:
     return 0 if (res.ok or not act) else 1
 
 
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    """``scan --engine local|ray``: where the frames are sampled and embedded."""
+    g = p.add_argument_group("engine (where frames are sampled and embedded)")
+    g.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process (default); ray: Ray Data tasks and actors "
+                        "(needs pip install 'vdedup[ray]'; one GPU per actor where Ray has GPUs)")
+    g.add_argument("--ray-address", default=None,
+                   help="Ray cluster address (default: start a local Ray)")
+    g.add_argument("--shards", type=Path, default=None,
+                   help="new or empty folder to keep the Ray engine's Parquet shards in "
+                        "(regroup later with `vdedup group SHARDS`; default: a temporary folder)")
+
+
+def _add_group_parser(sub) -> None:
+    grp = sub.add_parser("group", help="group the Parquet shards of `scan --engine ray --shards DIR`")
+    grp.add_argument("shards_dir", type=Path, help="folder of shards and vdedup-shards.json")
+    grp.add_argument("--epsilon", type=float, default=None,
+                     help="DBSCAN radius in cosine distance (default: the scan's)")
+    grp.add_argument("--min-samples", type=int, default=None, help="default: the scan's")
+    grp.add_argument("--embedding-size", type=int, default=None,
+                     help="reduce embeddings with PCA (default: the scan's)")
+    grp.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+
+
+def _run_engine(parser: argparse.ArgumentParser, args: argparse.Namespace, config: Config):
+    """``(report, embeddings)`` from the engine ``args.engine`` names."""
+    if args.engine == "local":
+        if args.ray_address or args.shards:
+            parser.error("--ray-address and --shards need --engine ray")
+        return scan(config, progress=not args.no_progress)
+    from .engines import ray_scan
+
+    return ray_scan(config, shards_dir=args.shards, address=args.ray_address,
+                    progress=not args.no_progress)
+
+
+def _group(args: argparse.Namespace) -> int:
+    from .engines import group_shards
+    from .report import format_summary, write_report
+
+    changes = {k: v for k, v in (("epsilon", args.epsilon), ("min_samples", args.min_samples),
+                                 ("embedding_size", args.embedding_size)) if v is not None}
+    report, _ = group_shards(args.shards_dir, **changes)
+    if args.report:
+        write_report(report, args.report)
+        print(f"Wrote {args.report} ({len(report['videos'])} files, {len(report['groups'])} groups).")
+    else:
+        print(format_summary(report))
+    return 0
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """Config with CLI flags overriding the defaults."""
     return Config(videos_dir=args.videos_dir,
@@ -141,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scan_options(scan)
     scan.add_argument("--report", type=Path, default=None, help="write the JSON report here")
     _add_action_options(scan, default_acts=False)
+    _add_engine_options(scan)
+    _add_group_parser(sub)
     ev = sub.add_parser("evaluate", help="score a report against a truth CSV (path,group)")
     ev.add_argument("report", type=Path)
     ev.add_argument("truth", type=Path)
@@ -215,6 +268,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 write_html_report(read_report(args.report), args.html, plan=plan)
                 print(f"Wrote {args.html}")
             return _act(plan, args, act=not args.dry_run)
+        if args.command == "group":
+            return _group(args)
         config = config_from_args(args)
         if not config.videos_dir.is_dir():
             parser.error(f"videos_dir is not a folder: {str(config.videos_dir)!r}")
@@ -225,7 +280,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _check_action_args(parser, args, config.videos_dir)
             if args.trash:
                 config = config.replace(delete_files=True)
-            report, _ = scan(config, progress=not args.no_progress)
+            report, _ = _run_engine(parser, args, config)
             report["scan_seconds"] = round(time.perf_counter() - t0, 3)
             if args.report:
                 write_report(report, args.report)
@@ -258,7 +313,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       f"{r['recall']:7.3f} {r['f1']:6.3f} {r['wrong_deletions']:9d}")
             print(f"chosen epsilon (middle of the widest best-F1 run): {choose_epsilon(rows):.3f}")
             return 0
-    except (ValueError, FileNotFoundError, NotADirectoryError) as e:
+    except (ValueError, FileNotFoundError, NotADirectoryError, ImportError) as e:
         print(f"vdedup: error: {e}", file=sys.stderr)
         return 2
     return 2
