@@ -208,3 +208,105 @@ class EmbeddingCache:
             return False
         self.stats.written += 1
         return True
+
+
+class PairCache:
+    """On-disk store of frame-level verification results, one row per pair of files.
+
+    A row is keyed by a SHA-256 of the verifier's ``fingerprint`` and both
+    files' absolute path, size and mtime (ns), so a changed file never reuses a
+    result.  It lives in one SQLite file beside the embedding cache.  A row
+    whose checksum does not match, or a database that SQLite cannot read, is
+    not trusted: the row (or the whole file) is dropped and recomputed.
+    """
+
+    def __init__(self, fingerprint: str, cache_dir=None):
+        self.fingerprint = fingerprint
+        base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.path = base / "pairs.sqlite"
+        self.stats = CacheStats()
+        self._db = None
+
+    def _connect(self):
+        import sqlite3
+
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), timeout=30)
+            self._db.execute("CREATE TABLE IF NOT EXISTS pairs (key TEXT PRIMARY KEY, value TEXT, "
+                             "checksum TEXT)")
+        return self._db
+
+    def _reset(self) -> None:
+        """Drop a database SQLite cannot read; start an empty one."""
+        if self._db is not None:
+            try:
+                self._db.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self._db = None
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            try:
+                os.unlink(str(self.path) + suffix)
+            except OSError:
+                pass
+
+    def key(self, path_a, path_b, extra: str = "") -> Optional[str]:
+        """Row key for the ordered pair, or None if a file cannot be stat'ed."""
+        parts = [self.fingerprint, extra]
+        for p in (path_a, path_b):
+            ident = EmbeddingCache.file_identity(p)
+            if ident is None:
+                return None
+            parts += [os.path.abspath(p), str(ident[0]), str(ident[1])]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+    def get(self, key: Optional[str]) -> Optional[dict]:
+        import sqlite3
+
+        if key is None:
+            self.stats.misses += 1
+            return None
+        try:
+            row = self._connect().execute("SELECT value, checksum FROM pairs WHERE key = ?",
+                                          (key,)).fetchone()
+        except sqlite3.DatabaseError:
+            self.stats.corrupt += 1
+            self._reset()
+            return None
+        if row is None:
+            self.stats.misses += 1
+            return None
+        value, checksum = row
+        if not isinstance(value, str) or hashlib.sha256(value.encode()).hexdigest() != checksum:
+            self.stats.corrupt += 1
+            try:
+                with self._connect() as db:
+                    db.execute("DELETE FROM pairs WHERE key = ?", (key,))
+            except sqlite3.DatabaseError:
+                self._reset()
+            return None
+        self.stats.hits += 1
+        return json.loads(value)
+
+    def put(self, key: Optional[str], value: dict) -> bool:
+        import sqlite3
+
+        if key is None:
+            return False
+        text = json.dumps(value, sort_keys=True)
+        try:
+            with self._connect() as db:
+                db.execute("INSERT OR REPLACE INTO pairs VALUES (?, ?, ?)",
+                           (key, text, hashlib.sha256(text.encode()).hexdigest()))
+        except (sqlite3.DatabaseError, OSError):
+            self.stats.write_errors += 1
+            self._reset()
+            return False
+        self.stats.written += 1
+        return True
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -325,12 +325,33 @@ def resolve_num_workers(num_workers: Optional[int]) -> int:
 
 
 def _decode_worker_init(_worker_id: int) -> None:
-    """A decoding worker uses one thread for torch and OpenCV: the cores are for
-    FFmpeg's frame threads and the CNN in the main process."""
-    import cv2
-
+    """A decoding worker uses one torch thread: the cores are for FFmpeg's frame
+    threads and the CNN in the main process.  (OpenCV's thread count is left
+    alone: ``cv2.setNumThreads`` in a forked worker deadlocks on the thread
+    pool inherited from the parent, seen here with opencv-python 4.x.)"""
     torch.set_num_threads(1)
-    cv2.setNumThreads(1)
+
+
+def embed_frames(encoder, frames: list, *, batch_size: int) -> list:
+    """Native L2-normalised features of each video's frames.
+
+    ``frames`` is a list of uint8 ``[T_i, 3, S, S]`` arrays (``T_i`` may be 0);
+    they are concatenated and run through ``encoder`` in chunks of
+    ``batch_size`` frames, then split back: a list of float32 ``[T_i, D]``.
+    Both engines (``encode_videos`` and the Ray ``EmbedStage``) embed through it.
+    """
+    import torch
+
+    lengths = [int(f.shape[0]) for f in frames]
+    if sum(lengths) == 0:
+        return [np.zeros((0, encoder.feature_dim), np.float32) for _ in frames]
+    x = torch.from_numpy(np.concatenate([np.asarray(f, np.uint8) for f in frames if len(f)]))
+    out = torch.cat([encoder(chunk).cpu() for chunk in torch.split(x, batch_size)]).numpy()
+    parts, start = [], 0
+    for n in lengths:
+        parts.append(np.ascontiguousarray(out[start:start + n], dtype=np.float32))
+        start += n
+    return parts
 
 
 def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: Optional[EncoderCNN] = None,
@@ -394,11 +415,9 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
             nonlocal pending, pending_frames
             if not pending:
                 return
-            x = torch.cat([p[2] for p in pending])
-            out = [encoder(chunk).cpu() for chunk in torch.split(x, config.batch_size)]
-            f = torch.cat(out)
-            for p, part in zip(pending, torch.split(f, [p[2].shape[0] for p in pending])):
-                finish(p[0], p[1], part.numpy(), p[3], p[4])
+            feats = embed_frames(encoder, [p[2] for p in pending], batch_size=config.batch_size)
+            for p, f in zip(pending, feats):
+                finish(p[0], p[1], f, p[3], p[4])
             pending, pending_frames = [], 0
 
         positions = iter(todo)

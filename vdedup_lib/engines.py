@@ -73,7 +73,7 @@ def _require_ray():
 
 
 def sample_row(row: dict, *, root: str, seconds_between_frames: float, max_frames: int,
-               min_frames: int, resize: int) -> dict:
+               min_frames: int, resize: int, keyframe_sampling: bool = False) -> dict:
     """Ray ``map`` stage: one ``{"path"}`` row -> sampled frames and metadata.
 
     Never raises for a bad file (``sample_frames`` does not): the row gets
@@ -82,7 +82,8 @@ def sample_row(row: dict, *, root: str, seconds_between_frames: float, max_frame
     from .dataset import sample_frames
 
     s = sample_frames(row["path"], root=root, seconds_between_frames=seconds_between_frames,
-                      max_frames=max_frames, min_frames=min_frames, resize=resize)
+                      max_frames=max_frames, min_frames=min_frames, resize=resize,
+                      keyframes=keyframe_sampling, grow_budget=keyframe_sampling)
     info = s.info.to_dict()
     return {"path": info["path"], "relpath": info["relpath"],
             "size_bytes": int(info["size_bytes"]), "mtime": float(info["mtime"]),
@@ -93,29 +94,6 @@ def sample_row(row: dict, *, root: str, seconds_between_frames: float, max_frame
             "informative": s.informative.numpy().astype(bool)}
 
 
-def embed_frames(encoder, frames: list, *, batch_size: int) -> list:
-    """Native L2-normalised features of each video's frames.
-
-    ``frames`` is a list of uint8 ``[T_i, 3, S, S]`` arrays (``T_i`` may be 0);
-    they are concatenated and run through ``encoder`` in chunks of
-    ``batch_size`` frames, then split back: a list of float32 ``[T_i, D]``.
-    (The same batching as ``encoder.encode_videos``; kept here until the two
-    engines share one helper.)
-    """
-    import torch
-
-    lengths = [int(f.shape[0]) for f in frames]
-    if sum(lengths) == 0:
-        return [np.zeros((0, encoder.feature_dim), np.float32) for _ in frames]
-    x = torch.from_numpy(np.concatenate([np.asarray(f, np.uint8) for f in frames if len(f)]))
-    out = torch.cat([encoder(chunk).cpu() for chunk in torch.split(x, batch_size)]).numpy()
-    parts, start = [], 0
-    for n in lengths:
-        parts.append(np.ascontiguousarray(out[start:start + n], dtype=np.float32))
-        start += n
-    return parts
-
-
 class EmbedStage:
     """Ray ``map_batches`` callable class: one ``EncoderCNN`` per actor.
 
@@ -124,7 +102,8 @@ class EmbedStage:
     """
 
     def __init__(self, *, model: str, weights: Optional[str], device: str, flip_invariant: bool,
-                 grayscale: bool, batch_size: int, threads: Optional[int] = None):
+                 grayscale: bool, batch_size: int, threads: Optional[int] = None,
+                 precision: str = "fp32"):
         import torch
 
         from .encoder import EncoderCNN
@@ -132,14 +111,15 @@ class EmbedStage:
         if threads:
             torch.set_num_threads(threads)
         self.encoder = EncoderCNN(model, weights=Path(weights) if weights else None, device=device,
-                                  flip_invariant=flip_invariant, grayscale=grayscale)
+                                  flip_invariant=flip_invariant, grayscale=grayscale,
+                                  precision=precision)
         self.batch_size = batch_size
 
     def __call__(self, batch: dict):
         import pyarrow as pa
         import torch
 
-        from .encoder import pool_frames
+        from .encoder import embed_frames, pool_frames
 
         frames = [np.asarray(f) for f in batch["frames"]]
         feats = embed_frames(self.encoder, frames, batch_size=self.batch_size)
@@ -262,7 +242,7 @@ def embed_with_ray(config: Config, shards_dir, *, address: Optional[str] = None,
             ds = ds.map(sample_row, fn_kwargs=dict(
                 root=str(root), seconds_between_frames=config.seconds_between_frames,
                 max_frames=config.max_frames_per_video, min_frames=config.min_frames_per_video,
-                resize=config.video_resize),
+                resize=config.video_resize, keyframe_sampling=config.keyframe_sampling),
                 # Stated resources differ from the actors', which also keeps Ray Data
                 # from fusing this stage into them (decoding would wait for the CNN).
                 num_cpus=1, memory=SAMPLING_TASK_MEMORY_BYTES)
@@ -272,7 +252,8 @@ def embed_with_ray(config: Config, shards_dir, *, address: Optional[str] = None,
                 fn_constructor_kwargs=dict(
                     model=config.model, weights=str(config.weights) if config.weights else None,
                     device=device, flip_invariant=config.flip_invariant,
-                    grayscale=config.grayscale, batch_size=config.batch_size, threads=threads),
+                    grayscale=config.grayscale, batch_size=config.batch_size, threads=threads,
+                    precision=config.precision),
                 **res)
             ds.write_parquet(str(shards_dir))
         seconds = time.perf_counter() - t0
