@@ -32,8 +32,10 @@ PAIR_SIMILARITY_FLOOR = 0.5
 #: ``method="auto"`` stays dense while the dense path's two ``[N, N]`` float64
 #: matrices (similarity and distance, ``16 N^2`` bytes) fit in this budget:
 #: 1 GiB, i.e. up to N = 8192 videos.  Rule: a scan of a large folder must not
-#: allocate more than a laptop can spare; above it the graph path's memory grows
-#: with the neighbour pairs instead.
+#: allocate more than a laptop can spare (the measured peak RSS of the dense
+#: path is about twice the matrices, DBSCAN's neighbour lists included:
+#: benchmarks/scale.py); above it the graph path's memory grows with the
+#: neighbour pairs instead.
 DENSE_MEMORY_BUDGET_BYTES = 1 << 30
 
 #: The graph path searches exactly (``faiss.IndexFlatIP``) while the
