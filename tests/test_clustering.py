@@ -257,3 +257,18 @@ def test_ivf_edge_recall_on_planted_set():
     assert recall >= IVF_MIN_RECALL
     assert (g.multiply(f > 0)).nnz == g.nnz     # every IVF edge is a true edge ...
     assert np.allclose(found.data, g.multiply(f > 0).data)  # ... with its exact distance
+
+
+def test_report_from_graph_method_matches_dense_on_sample_set(sample_scan):
+    from vdedup_lib.config import Config
+    from vdedup_lib.report import build_report
+
+    _, emb = sample_scan
+    cfg = Config(videos_dir=emb.root, verify_frames=False)
+    dense = build_report(emb, find_duplicates(emb.embeddings, epsilon=cfg.epsilon, method="dense"), cfg)
+    graph = build_report(emb, find_duplicates(emb.embeddings, epsilon=cfg.epsilon, method="graph"), cfg)
+    assert len(dense["groups"]) >= 5
+    assert graph["groups"] == dense["groups"]   # same keep, members and exact similarities
+    dense_pairs = {tuple(p[:2]): p[2] for p in dense["pairs"]}
+    assert graph["pairs"] and all(dense_pairs[tuple(p[:2])] == p[2] for p in graph["pairs"])
+    assert min(p[2] for p in graph["pairs"]) >= 1 - cfg.epsilon  # graph mode: edges only
