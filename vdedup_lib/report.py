@@ -17,8 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .clustering import (PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_key,
-                         keep_reason, similar_pairs)
+from .clustering import PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_key, keep_reason
 from .config import Config
 from .verify import TrackCache
 
@@ -40,10 +39,14 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
     ``review`` with a ``review_reason`` and never proposed for removal.
     Nothing here changes any file.  ``tracks`` (a ``verify.TrackCache``) lets
     several reports on the same embeddings share decoded frames and pair results.
+
+    ``pairs`` lists pairs with similarity >= ``PAIR_SIMILARITY_FLOOR``; when
+    ``dups`` comes from the graph method only the graph's pairs are known, so
+    it then holds just the pairs within epsilon (under the neighbour cap).
+    Similarities to the kept file are exact for both methods.
     """
     paths = emb.paths
     infos = [emb.videos[i] for i in emb.ok_index]
-    sim = dups.similarity
     if not config.verify_frames:
         tracks = None
     elif tracks is None:
@@ -51,10 +54,10 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
     groups = []
     for g in dups.groups:
         k = g[choose_keep([infos[i] for i in g])]
-        others = sorted((i for i in g if i != k), key=lambda i: -sim[k, i])
+        others = sorted((i for i in g if i != k), key=lambda i: -dups.pair_similarity(k, i))
         remove, review, members = [], [], []
         for i in others:
-            s = float(sim[k, i])
+            s = dups.pair_similarity(k, i)
             m = {"path": paths[i], "similarity_to_keep": round(s, 6),
                  "keep_reason": keep_reason(infos[k], infos[i])}
             if 1.0 - s > dups.epsilon + 1e-9:
@@ -79,7 +82,7 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
         d.update({key: v.get(key) for key in _VIDEO_KEYS})
         videos.append(d)
     pairs = [[paths[i], paths[j], round(float(s), 6)]
-             for i, j, s in similar_pairs(sim, min_similarity=PAIR_SIMILARITY_FLOOR)]
+             for i, j, s in dups.pairs(PAIR_SIMILARITY_FLOOR)]
     settings = config.to_dict()
     settings["videos_dir"] = emb.root
     settings["model"] = emb.model
