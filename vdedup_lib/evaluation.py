@@ -13,6 +13,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable, NamedTuple, Optional, Sequence
 
+import numpy as np
+
 
 
 @dataclass
@@ -247,25 +249,28 @@ def probe_video(path) -> dict:
     import av
 
     path = Path(path)
+    problem = None
     try:
         with av.open(str(path)) as c:
             if not c.streams.video:
-                raise ValueError(f"{str(path)!r} has no video stream")
-            s = c.streams.video[0]
-            frame = next(c.decode(s), None)
-            if frame is None:
-                raise ValueError(f"{str(path)!r}: no frame could be decoded")
-            dur = None
-            if s.duration is not None and s.time_base is not None:
-                dur = float(s.duration * s.time_base)
-            if not dur and c.duration:
-                dur = c.duration / 1e6
-            fps = float(s.average_rate) if s.average_rate else None
-            w, h = frame.width, frame.height
-    except ValueError:
-        raise
-    except Exception as e:  # av.error.*, StopIteration, OSError ...
+                problem = "has no video stream"
+            else:
+                s = c.streams.video[0]
+                frame = next(c.decode(s), None)
+                if frame is None:
+                    problem = "has no decodable frame"
+                else:
+                    dur = None
+                    if s.duration is not None and s.time_base is not None:
+                        dur = float(s.duration * s.time_base)
+                    if not dur and c.duration:
+                        dur = c.duration / 1e6
+                    fps = float(s.average_rate) if s.average_rate else None
+                    w, h = frame.width, frame.height
+    except Exception as e:  # av.error.*, OSError ...
         raise ValueError(f"{str(path)!r} cannot be decoded: {e}") from e
+    if problem:
+        raise ValueError(f"{str(path)!r} {problem}")
     if not dur or dur <= 0:
         raise ValueError(f"{str(path)!r} has no known duration")
     return {"width": w, "height": h, "duration_seconds": dur, "fps": fps or 25.0}
@@ -389,3 +394,251 @@ def make_transformed_copies(sources: Sequence, out_dir, *, transforms: Optional[
             w.writerow([c.path.relative_to(out_dir).as_posix(), group[c.source], c.transform,
                         str(c.source)])
     return written
+
+
+# --------------------------------------------------------------------------
+# Calibrating epsilon on the user's own videos
+# --------------------------------------------------------------------------
+
+@dataclass
+class CalibrationResult:
+    """What ``calibrate`` measured on synthetic copies of a folder's own videos.
+
+    A *copy pair* is two files made from the same sampled video (the video and
+    a copy, or two copies); a *non-copy pair* is two files made from
+    different sampled videos.  Precision and recall are pairwise, for "a pair
+    is grouped when its cosine distance is at most epsilon" (DBSCAN's
+    neighbour test, before chaining and before frame verification).
+    """
+
+    #: Suggested DBSCAN epsilon (cosine distance), by the rule in ``calibrate``.
+    suggested_epsilon: float
+    #: The epsilon of the config that was passed (the default unless changed).
+    current_epsilon: float
+    #: Pairwise precision expected at ``suggested_epsilon`` (on the sample).
+    precision_at_suggested: float
+    #: Pairwise recall expected at ``suggested_epsilon``.
+    recall_at_suggested: float
+    #: Pairwise precision at ``current_epsilon``.
+    precision_at_current: float
+    #: Pairwise recall at ``current_epsilon``.
+    recall_at_current: float
+    #: Cosine distances of all copy pairs, sorted ascending.
+    copy_distances: np.ndarray
+    #: Cosine distances of all non-copy pairs, sorted ascending.
+    non_copy_distances: np.ndarray
+    #: ``{transform: fraction of (video, its copy) pairs within suggested_epsilon}``.
+    recall_per_transform_suggested: dict
+    #: ``{transform: fraction within current_epsilon}``.
+    recall_per_transform_current: dict
+    #: The three closest non-copy pairs ``(path a, path b, distance)``: if the
+    #: folder already held copies of each other, they show up here.
+    closest_non_copies: list
+    #: Pairs of sampled videos that look like copies of each other already
+    #: (``(source a, source b, distance)``): their originals are no farther
+    #: apart than one of them is from its own synthetic copies.  Pairs between
+    #: their two families are left out of both distributions.
+    presumed_copies: list
+    #: The copy pairs farther than ``suggested_epsilon``: ``(path a, path b, distance)``.
+    missed_copies: list
+    #: The sampled source videos.
+    videos: list
+    #: ``(path, reason)`` of files passed over while sampling (unreadable).
+    skipped: list
+    #: The transforms used.
+    transforms: tuple
+    #: Which case of the rule decided (text).
+    rule: str
+
+    def format(self) -> str:
+        """A readable table of the result."""
+        lines = [f"Calibrated on {len(self.videos)} of your videos x {len(self.transforms)} "
+                 f"synthetic copies ({', '.join(self.transforms)}):",
+                 f"  {len(self.copy_distances)} copy pairs: distance "
+                 f"{_q(self.copy_distances)}",
+                 f"  {len(self.non_copy_distances)} non-copy pairs: distance "
+                 f"{_q(self.non_copy_distances)}", "",
+                 f"{'epsilon':>22} {'value':>6} {'precision':>9} {'recall':>6}",
+                 f"{'suggested':>22} {self.suggested_epsilon:6.3f} "
+                 f"{self.precision_at_suggested:9.3f} {self.recall_at_suggested:6.3f}",
+                 f"{'current (--epsilon)':>22} {self.current_epsilon:6.3f} "
+                 f"{self.precision_at_current:9.3f} {self.recall_at_current:6.3f}", "",
+                 "recall per transform (video vs its copy): suggested / current"]
+        for t in self.transforms:
+            lines.append(f"  {t:>12}: {self.recall_per_transform_suggested.get(t, float('nan')):.2f}"
+                         f" / {self.recall_per_transform_current.get(t, float('nan')):.2f}")
+        lines.append("")
+        lines.append(f"rule: {self.rule}")
+        if self.closest_non_copies:
+            a, b, d = self.closest_non_copies[0]
+            lines.append(f"closest non-copy pair: {a} / {b} at {d:.3f} (if these are the same "
+                         f"video, your folder already holds copies and the suggestion is too low)")
+        for a, b, d in self.presumed_copies:
+            lines.append(f"already copies? {a} / {b} (distance {d:.3f}): left out of the non-copies")
+        if self.skipped:
+            lines.append(f"passed over {len(self.skipped)} unreadable file(s), e.g. "
+                         f"{self.skipped[0][0]}: {self.skipped[0][1]}")
+        return "\n".join(lines)
+
+
+def _q(d: np.ndarray) -> str:
+    if not len(d):
+        return "(none)"
+    q = np.quantile(d, [0.0, 0.5, 1.0])
+    return f"min {q[0]:.3f}, median {q[1]:.3f}, max {q[2]:.3f}"
+
+
+def _pair_pr(copy_d: np.ndarray, non_d: np.ndarray, eps: float) -> tuple:
+    tp = int((copy_d <= eps).sum())
+    fp = int((non_d <= eps).sum())
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / len(copy_d) if len(copy_d) else 1.0
+    return precision, recall
+
+
+def suggest_epsilon(copy_distances, non_copy_distances) -> tuple:
+    """``(epsilon, rule text)``: the calibration rule.
+
+    Halfway between the closest non-copy pair and the farthest copy pair that
+    is still closer than it.  When the two distributions do not overlap this
+    is the middle of the gap between them (expected precision and recall 1.0,
+    equal margin to both); when they overlap it is the largest epsilon that
+    still groups no non-copy pair (precision 1.0 on the sample), with the
+    same half-gap margin below that pair.
+    """
+    c = np.sort(np.asarray(copy_distances, dtype=np.float64))
+    n = np.sort(np.asarray(non_copy_distances, dtype=np.float64))
+    if not len(c) or not len(n):
+        raise ValueError("calibration needs both copy pairs and non-copy pairs "
+                         f"(got {len(c)} and {len(n)})")
+    n_min = float(n[0])
+    below = c[c < n_min]
+    low = float(below[-1]) if len(below) else 0.0
+    eps = min(max((low + n_min) / 2, 1e-3), 1.999)
+    if len(below) == len(c):
+        rule = (f"middle of the gap between the farthest copy pair ({low:.3f}) and the closest "
+                f"non-copy pair ({n_min:.3f})")
+    else:
+        rule = (f"copies and non-copies overlap: halfway between the closest non-copy pair "
+                f"({n_min:.3f}) and the farthest copy pair closer than it ({low:.3f}); "
+                f"{len(c) - len(below)} copy pair(s) lie beyond")
+    return eps, rule
+
+
+def calibrate(videos_dir, *, n_videos: int = 8, transforms: Sequence[str] = CALIBRATION_TRANSFORMS,
+              seed: int = 0, config=None, max_seconds: float = 30.0, max_side: int = 640,
+              work_dir=None, progress: bool = False) -> CalibrationResult:
+    """Suggest an epsilon for ``videos_dir`` from synthetic copies of its own videos.
+
+    Picks ``n_videos`` readable videos (a deterministic shuffle by ``seed`` of
+    the sorted file list; unreadable files are passed over and listed), makes
+    a copy of each under each of ``transforms`` with ffmpeg
+    (``make_transformed_copies``; long or large videos are first cut to their
+    middle ``max_seconds`` at most ``max_side`` pixels), embeds them all with
+    the real pipeline (``encoder.encode_videos`` with ``config``), and
+    compares the cosine distances (``clustering.find_duplicates``' similarity)
+    of copy pairs with those of non-copy pairs.  Two sampled videos whose
+    originals are no farther apart than one of them is from its own copies are
+    taken for copies already in the folder (``presumed_copies``) and the pairs
+    between their families are left out.  The suggestion follows
+    ``suggest_epsilon``.  Files are written to a temporary folder (deleted
+    afterwards) or to ``work_dir`` if given; ``videos_dir`` is only read.
+    """
+    import random
+    import tempfile
+
+    from .clustering import find_duplicates
+    from .config import Config
+    from .dataset import find_videos
+    from .encoder import encode_videos
+
+    config = config or Config()
+    if n_videos < 2:
+        raise ValueError(f"n_videos must be >= 2 (non-copy pairs need two videos), got {n_videos!r}")
+    transforms = tuple(transforms)
+    bad = [t for t in transforms if t not in TRANSFORMS]
+    if bad or not transforms:
+        raise ValueError(f"unknown or no transform(s) {bad or transforms!r}; known: {', '.join(TRANSFORMS)}")
+    files = sorted(find_videos(videos_dir, config.extensions).files)
+    random.Random(seed).shuffle(files)
+    chosen, skipped = [], []
+    for f in files:
+        if len(chosen) == n_videos:
+            break
+        try:
+            probe_video(f)
+            chosen.append(Path(f))
+        except ValueError as e:
+            skipped.append((str(f), str(e)))
+    if len(chosen) < 2:
+        raise ValueError(f"calibration needs at least 2 readable videos in {str(videos_dir)!r}, "
+                         f"found {len(chosen)}")
+
+    tmp = None
+    if work_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="vdedup-calibrate-")
+        work = Path(tmp.name)
+    else:
+        work = Path(work_dir)
+    try:
+        copies = make_transformed_copies(chosen, work, transforms=transforms,
+                                         copy_originals=True, max_seconds=max_seconds,
+                                         max_side=max_side)
+        emb = encode_videos(work, config=config.replace(videos_dir=work), progress=progress)
+        sim = find_duplicates(emb.embeddings, epsilon=config.epsilon,
+                              min_samples=config.min_samples).similarity
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    meta = {c.path.relative_to(work).as_posix(): c for c in copies}
+    paths = emb.paths
+    idx = [i for i, p in enumerate(paths) if p in meta]
+    if len(idx) < len(meta):
+        missing = sorted(set(meta) - {paths[i] for i in idx})
+        raise RuntimeError(f"synthetic copies could not be embedded: {missing}")
+    # Sampled videos that are already copies of each other: their originals are
+    # as close as one of them is to its own synthetic copies.  Pairs between
+    # their families are neither copies (unknown truth) nor non-copies.
+    orig = {meta[paths[i]].source: i for i in idx if meta[paths[i]].transform == "original"}
+    reach = {s: 0.0 for s in orig}
+    for i in idx:
+        c = meta[paths[i]]
+        if c.transform != "original":
+            reach[c.source] = max(reach[c.source], float(1.0 - sim[orig[c.source], i]))
+    presumed = []
+    for s, t in combinations(orig, 2):
+        d = float(1.0 - sim[orig[s], orig[t]])
+        if d <= max(reach[s], reach[t]):
+            presumed.append((paths[orig[s]], paths[orig[t]], d))
+    linked = {frozenset((meta[a].source, meta[b].source)) for a, b, _ in presumed}
+    copy_pairs, non_pairs, per_t = [], [], {}
+    for a, b in combinations(idx, 2):
+        ca, cb = meta[paths[a]], meta[paths[b]]
+        d = float(1.0 - sim[a, b])
+        if frozenset((ca.source, cb.source)) in linked:
+            continue
+        if ca.source == cb.source:
+            copy_pairs.append((paths[a], paths[b], d))
+            kinds = {ca.transform, cb.transform}
+            if "original" in kinds and len(kinds) == 2:
+                per_t.setdefault((kinds - {"original"}).pop(), []).append(d)
+        else:
+            non_pairs.append((paths[a], paths[b], d))
+    cd = np.sort([d for *_, d in copy_pairs])
+    nd = np.sort([d for *_, d in non_pairs])
+    eps, rule = suggest_epsilon(cd, nd)
+    eps = round(eps, 4)
+    ps, rs = _pair_pr(cd, nd, eps)
+    pc, rc = _pair_pr(cd, nd, config.epsilon)
+    return CalibrationResult(
+        suggested_epsilon=eps, current_epsilon=config.epsilon,
+        precision_at_suggested=ps, recall_at_suggested=rs,
+        precision_at_current=pc, recall_at_current=rc,
+        copy_distances=cd, non_copy_distances=nd,
+        recall_per_transform_suggested={t: float(np.mean(np.array(v) <= eps)) for t, v in per_t.items()},
+        recall_per_transform_current={t: float(np.mean(np.array(v) <= config.epsilon))
+                                      for t, v in per_t.items()},
+        closest_non_copies=sorted(non_pairs, key=lambda p: p[2])[:3],
+        missed_copies=sorted([p for p in copy_pairs if p[2] > eps], key=lambda p: -p[2]),
+        presumed_copies=[(str(meta[a].source), str(meta[b].source), d) for a, b, d in presumed],
+        videos=[str(c) for c in chosen], skipped=skipped, transforms=transforms, rule=rule)
