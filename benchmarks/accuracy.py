@@ -148,9 +148,13 @@ def run_vdedup(work: Path, truth: dict):
     pair_sim = {frozenset((a, b)): sim for a, b, sim in report["pairs"]}
     ap = average_precision(emb.paths, truth, lambda a, b: pair_sim.get(frozenset((a, b)), -1.0))
     removals = sum(len(g["remove"]) for g in report["groups"])
+    wrong = [(g["keep"], r) for g in report["groups"] for r in g["remove"]
+             if truth.get(g["keep"]) != truth.get(r)]
     infos = {v["relpath"]: v for v in emb.videos}
     return {"groups": groups, "scores": s, "ap": ap, "removals": removals, "seconds": seconds,
-            "infos": infos, "paths": emb.paths}
+            "infos": infos, "paths": emb.paths,
+            "note": "vdedup wrong deletions (kept <- removed): "
+                    + ("; ".join(f"{k} <- {r}" for k, r in wrong) or "none")}
 
 
 def run_meanpool(work: Path, truth: dict, infos: dict):
