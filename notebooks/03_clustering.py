@@ -97,6 +97,24 @@ assert scores.f1 >= 0.95, scores
 assert scores.wrong_deletions == 0, scores
 
 # %% [markdown]
+# **No truth file?** A user's folder has no `truth.csv`. `vdedup calibrate
+# DIR` makes one from the folder itself: it samples a few videos, makes
+# synthetic copies of each with ffmpeg (re-encode, crop, letterbox, logo,
+# trim), embeds everything with the real pipeline, and compares the
+# distances of copy pairs with those of pairs of different videos. The
+# suggested epsilon is the middle of the gap between the two (or, if they
+# overlap, just below the closest pair of different videos). Here on four
+# videos of the sample set:
+
+# %%
+from vdedup_lib.evaluation import calibrate
+
+cal = calibrate(SAMPLES, n_videos=4, seed=0)
+print(cal.format())
+fig = plotting.plot_calibration(cal)
+assert np.median(cal.copy_distances) < cal.suggested_epsilon < cal.non_copy_distances.min()
+
+# %% [markdown]
 # ## 3. Try it: an epsilon slider
 #
 # Move the slider: the videos are regrouped at that epsilon and drawn on the

@@ -327,3 +327,21 @@ def test_figure_png_and_displayable():
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and not plt.fignum_exists(fig.number)
     assert plotting._displayable("café ß – x.mp4") == "café ß – x.mp4"
     assert plotting._displayable("日本.mp4") == "??.mp4"  # DejaVu Sans has no CJK
+
+
+def test_calibration_plot_shows_both_distributions_and_both_epsilons():
+    from vdedup_lib.evaluation import CalibrationResult, suggest_epsilon
+
+    copies = np.array([0.01, 0.03, 0.05, 0.12])
+    others = np.array([0.45, 0.5, 0.6, 0.62, 0.7])
+    eps, rule = suggest_epsilon(copies, others)
+    r = CalibrationResult(eps, 0.21, 1.0, 1.0, 1.0, 1.0, copies, others, {"crop": 1.0},
+                          {"crop": 1.0}, [], [], [], ["a.mp4", "b.mp4"], [], ("crop",), rule)
+    fig = plotting.plot_calibration(r)
+    ax = fig.axes[0]
+    heights = [sum(p.get_height() for p in c) for c in ax.containers]
+    assert sorted(heights) == [len(copies), len(others)]
+    vlines = sorted(l.get_xdata()[0] for l in ax.get_lines())
+    assert vlines == pytest.approx(sorted([eps, 0.21]))
+    labels = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert f"suggested epsilon {eps:.3f}" in labels and "current epsilon 0.210" in labels

@@ -1,5 +1,6 @@
 """Command line: ``vdedup scan DIR``, ``vdedup evaluate REPORT TRUTH``, ``vdedup sweep DIR TRUTH``,
-``vdedup apply REPORT``, ``vdedup undo MANIFEST``, ``vdedup group SHARDS_DIR``.
+``vdedup apply REPORT``, ``vdedup undo MANIFEST``, ``vdedup group SHARDS_DIR``,
+``vdedup calibrate DIR``.
 
 ``python main.py DIR`` is ``vdedup scan DIR``.  A scan only reads: it prints
 the groups (or writes ``--report``) and changes no file, unless ``--trash``
@@ -18,7 +19,7 @@ from typing import Optional, Sequence
 
 from .config import Config
 
-COMMANDS = ("scan", "evaluate", "sweep", "apply", "undo", "group")
+COMMANDS = ("scan", "evaluate", "sweep", "apply", "undo", "group", "calibrate")
 
 
 def _add_scan_options(p: argparse.ArgumentParser) -> None:
@@ -212,7 +213,42 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("manifest", type=Path,
                       help="vdedup-manifest.json, or the trash run folder holding it")
     undo.add_argument("--dry-run", action="store_true", help="only print what would be restored")
+    _add_calibrate_parser(sub)
     return parser
+
+
+def _add_calibrate_parser(sub) -> None:
+    cal = sub.add_parser("calibrate", help="suggest an epsilon from synthetic copies of your own "
+                         "videos (made with ffmpeg in a temporary folder; DIR is only read)")
+    _add_scan_options(cal)
+    cal.add_argument("--videos", type=int, default=8, help="how many of DIR's videos to sample")
+    cal.add_argument("--seed", type=int, default=0, help="seed of the deterministic sample")
+    cal.add_argument("--transforms", default=None,
+                     help="comma-separated transforms (default: reencode,crop,letterbox,logo,trim)")
+    cal.add_argument("--plot", type=Path, default=None,
+                     help="write a histogram of the two distance distributions here (PNG)")
+
+
+def _calibrate(config: Config, args: argparse.Namespace) -> int:
+    from .evaluation import CALIBRATION_TRANSFORMS, calibrate
+
+    transforms = (tuple(t.strip() for t in args.transforms.split(",") if t.strip())
+                  if args.transforms else CALIBRATION_TRANSFORMS)
+    try:
+        res = calibrate(config.videos_dir, n_videos=args.videos, transforms=transforms,
+                        seed=args.seed, config=config, progress=not args.no_progress)
+    except RuntimeError as e:  # ffmpeg failed on a transform: the message names it and the file
+        print(f"vdedup: error: {e}", file=sys.stderr)
+        return 2
+    print(res.format())
+    if args.plot:
+        from .plotting import plot_calibration
+
+        fig = plot_calibration(res)
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=100, bbox_inches="tight")
+        print(f"Wrote {args.plot}")
+    return 0
 
 
 def scan(config: Config, *, progress: bool = True, encoder=None):
@@ -273,6 +309,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = config_from_args(args)
         if not config.videos_dir.is_dir():
             parser.error(f"videos_dir is not a folder: {str(config.videos_dir)!r}")
+        if args.command == "calibrate":
+            return _calibrate(config, args)
         t0 = time.perf_counter()
         if args.command == "scan":
             from .report import format_summary, write_report

@@ -921,3 +921,42 @@ def figure_png(fig: Figure, *, dpi: int = 90) -> bytes:
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------
+# Calibration (`vdedup calibrate`)
+# --------------------------------------------------------------------------
+
+def plot_calibration(result) -> Figure:
+    """Histograms of the cosine distances of copy and non-copy pairs from
+    ``evaluation.calibrate``, with the suggested and the current epsilon as
+    vertical lines (labelled with their expected pairwise precision/recall)."""
+    c = np.asarray(result.copy_distances, dtype=float)
+    n = np.asarray(result.non_copy_distances, dtype=float)
+    hi = max(float(np.max(c)) if len(c) else 0.0, float(np.max(n)) if len(n) else 0.0,
+             result.suggested_epsilon, result.current_epsilon) * 1.05 + 1e-6
+    bins = np.linspace(0.0, hi, 61)
+    fig, ax = plt.subplots(figsize=(12, 4.4))
+    ax.hist(n, bins=bins, color="#9e9e9e", alpha=0.75,
+            label=f"non-copy pairs (different videos), n={len(n)}")
+    ax.hist(c, bins=bins, color="#1a9850", alpha=0.75,
+            label=f"copy pairs (a video and its synthetic copies), n={len(c)}")
+    lines = [(result.suggested_epsilon, "-", "#d73027",
+              f"suggested epsilon {result.suggested_epsilon:.3f}\n"
+              f"precision {result.precision_at_suggested:.2f}, recall {result.recall_at_suggested:.2f}"),
+             (result.current_epsilon, "--", "k",
+              f"current epsilon {result.current_epsilon:.3f}\n"
+              f"precision {result.precision_at_current:.2f}, recall {result.recall_at_current:.2f}")]
+    for x, ls, col, lab in lines:
+        ax.axvline(x, ls=ls, color=col, lw=2, label=lab)
+    ax.set_xlim(0, hi)
+    ax.set_xlabel("cosine distance between the two videos' embeddings")
+    ax.set_ylabel("number of pairs")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(f"Calibration on {len(result.videos)} of your videos x "
+                 f"{len(result.transforms)} synthetic copies ({', '.join(result.transforms)})",
+                 fontsize=10)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
