@@ -249,7 +249,9 @@ def test_epsilon_sweep_marks_choice_and_wrong_deletions():
 def test_neighbour_pairs_and_groups_on_umap():
     emb = fake_embeddings([[1, 0], [0.99, 0.14], [0, 1], [0.1, 0.99], [-1, 0.05]])
     dups = find_duplicates(emb.embeddings, epsilon=0.05)
-    assert plotting.neighbour_pairs(dups.similarity, 0.05) == [(0, 1), (2, 3)]
+    assert plotting.neighbour_pairs(dups) == [(0, 1), (2, 3)]
+    graph = find_duplicates(emb.embeddings, epsilon=0.05, method="graph")
+    assert plotting.neighbour_pairs(graph) == [(0, 1), (2, 3)]
     coords = np.arange(10, dtype=float).reshape(5, 2)
     fig = plotting.plot_groups_on_umap(coords, dups, truth_groups=["a", "a", "b", "b", "c"])
     ax = fig.axes[0]

@@ -579,12 +579,10 @@ def plot_epsilon_sweep(rows: Sequence[dict], *, chosen: Optional[float] = None) 
     return fig
 
 
-def neighbour_pairs(similarity: np.ndarray, epsilon: float) -> list:
-    """``(i, j)`` with i < j whose cosine distance is at most ``epsilon`` (DBSCAN's edges)."""
-    d = 1.0 - np.asarray(similarity)
-    iu, ju = np.triu_indices(len(d), k=1)
-    m = d[iu, ju] <= epsilon + 1e-9
-    return list(zip(iu[m].tolist(), ju[m].tolist()))
+def neighbour_pairs(dups) -> list:
+    """``(i, j)`` with i < j whose cosine distance is at most ``dups.epsilon`` (DBSCAN's
+    edges), from a dense or a graph-mode ``clustering.DuplicateGroups``, in index order."""
+    return sorted((i, j) for i, j, _ in dups.pairs(1.0 - dups.epsilon - 1e-9))
 
 
 def plot_groups_on_umap(coords: np.ndarray, dups, *, truth_groups: Optional[Sequence[str]] = None,
@@ -605,7 +603,7 @@ def plot_groups_on_umap(coords: np.ndarray, dups, *, truth_groups: Optional[Sequ
     for k, g in enumerate(dups.groups):
         for i in g:
             colour[i] = GROUP_PALETTE[k % len(GROUP_PALETTE)]
-    for i, j in neighbour_pairs(dups.similarity, dups.epsilon):
+    for i, j in neighbour_pairs(dups):
         ax.plot(coords[[i, j], 0], coords[[i, j], 1], "-", color=colour[i], lw=0.6, alpha=0.5,
                 zorder=1)
     ax.scatter(coords[:, 0], coords[:, 1], c=colour, s=46, edgecolor="k", linewidth=0.4, zorder=2)
