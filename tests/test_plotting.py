@@ -327,3 +327,24 @@ def test_figure_png_and_displayable():
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and not plt.fignum_exists(fig.number)
     assert plotting._displayable("café ß – x.mp4") == "café ß – x.mp4"
     assert plotting._displayable("日本.mp4") == "??.mp4"  # DejaVu Sans has no CJK
+
+
+def test_aligned_strip_of_a_verified_pair(tmp_path):
+    from conftest import make_clip, scene, write_video
+    from vdedup_lib.verify import TrackCache
+
+    make_clip(tmp_path / "a.mp4", 1, n=40)
+    write_video(tmp_path / "trim.mp4", [scene(1, t) for t in range(15, 35)])
+    ev = TrackCache(tmp_path).verify("a.mp4", "trim.mp4", 4.0, 2.0).to_dict()
+    assert ev["verified"] and ev["offset_seconds"] == pytest.approx(-1.5, abs=0.3), ev
+    fig = plotting.plot_aligned_strip(tmp_path, "a.mp4", "trim.mp4", ev)
+    k = len(ev["aligned"])
+    assert len(fig.axes) == 2 * k
+    top, bottom = fig.axes[:k], fig.axes[k:]
+    for (ta, tb, _), ax_a, ax_b in zip(ev["aligned"], top, bottom):
+        assert ax_a.get_xlabel() == f"{ta:.2f} s"
+        assert ax_b.get_xlabel().startswith(f"{tb:.2f} s\nNCC")
+    fig.savefig(tmp_path / "strip.png", dpi=60)
+    assert (tmp_path / "strip.png").stat().st_size > 5_000
+    with pytest.raises(ValueError, match="no aligned frames to show"):
+        plotting.plot_aligned_strip(tmp_path, "a.mp4", "trim.mp4", {"aligned": []})

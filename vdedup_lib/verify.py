@@ -27,9 +27,9 @@ The frame comparison:
 * the best temporally consistent alignment is searched as a line
   ``t_long = speed * t_short + offset`` through the frame x frame match matrix,
   for every speed in ``SPEEDS`` (0.5x .. 2x) and every offset, with a tolerance
-  of ``FRAME_TOLERANCE`` samples; it is scored by the *coverage*: the
-  (IDF-weighted) fraction of the shorter video's informative frames that match
-  on the line.
+  of ``FRAME_TOLERANCE`` samples; the line with the highest NCC-weighted
+  coverage wins, and its *coverage* is the (IDF-weighted) fraction of the
+  shorter video's informative frames that match on it.
 
 A pair is *verified* when its coverage is at least ``MIN_COVERAGE`` with at
 least ``MIN_MATCHED_FRAMES`` matched frames.
@@ -310,10 +310,13 @@ def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray]
         if not a_short:
             s = s.T
         m = (s >= MIN_FRAME_NCC) & valid
-        bound = float((w * m.any(axis=1)).sum() / w_total)
+        bound = float((w * np.where(m, s, 0.0).max(axis=1)).sum() / w_total)
         cands.append((bound, cfg, s, m))
     cands.sort(key=lambda c: -c[0])
-    best = None  # (coverage, n, mean ncc, cfg, speed, i_hits, j_hits, ncc_hits)
+    # An alignment is chosen by its NCC-weighted coverage sum(w * ncc over
+    # matched frames) / sum(w): on slow, static footage many offsets match
+    # every frame at NCC >= MIN_FRAME_NCC, and the true one correlates best.
+    best = None  # (score, coverage, n, mean ncc, cfg, speed, i_hits, j_hits, ncc_hits)
     for bound, cfg, s, m in cands:
         if best is not None and bound <= best[0]:
             break  # no alignment of this configuration can beat the best one
@@ -326,11 +329,13 @@ def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray]
             jc = np.clip(j, 0, tl - 1)
             hits = md[rows[:, None], jc] & inside
             n = hits.sum(axis=0)
-            cov = (w[:, None] * hits).sum(axis=0) / w_total
-            cov = np.where(n >= MIN_MATCHED_FRAMES, cov, -1.0)
-            k = int(np.argmax(cov))
-            if cov[k] < 0 or (best is not None and cov[k] <= best[0] + 1e-12):
+            ncc_line = np.where(hits, sd[rows[:, None], jc], 0.0)
+            score = (w[:, None] * ncc_line).sum(axis=0) / w_total
+            score = np.where(n >= MIN_MATCHED_FRAMES, score, -1.0)
+            k = int(np.argmax(score))
+            if score[k] < 0 or (best is not None and score[k] <= best[0] + 1e-12):
                 continue
+            cov_k = float((w * hits[:, k]).sum() / w_total)
             hi = np.flatnonzero(hits[:, k])
             ncc = sd[hi, jc[hi, k]]
             # the exact matched column (within the tolerance) for the times
@@ -338,11 +343,11 @@ def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray]
             for t, (ii, j0) in enumerate(zip(hi, jj)):
                 span = range(max(0, j0 - FRAME_TOLERANCE), min(tl, j0 + FRAME_TOLERANCE + 1))
                 jj[t] = max((x for x in span if m[ii, x]), key=lambda x: s[ii, x], default=j0)
-            best = (float(cov[k]), len(hi), float(ncc.mean()), cfg, r, hi, jj, ncc)
+            best = (float(score[k]), cov_k, len(hi), float(ncc.mean()), cfg, r, hi, jj, ncc)
     if best is None:
         return _fail(f"fewer than {MIN_MATCHED_FRAMES} frames match on any alignment "
                      f"(frame NCC >= {MIN_FRAME_NCC})")
-    cov, n, mean_ncc, (za, zb, mirrored), r, hi, jj, ncc = best
+    _, cov, n, mean_ncc, (za, zb, mirrored), r, hi, jj, ncc = best
     i_a, i_b = (hi, jj) if a_short else (jj, hi)
     ta, tb = a.pts_seconds[i_a], b.pts_seconds[i_b]
     speed = r if a_short else 1.0 / r
@@ -621,3 +626,56 @@ def find_verified_duplicates(emb, *, epsilon: float, min_samples: int = 1,
                              similarity=vd.similarity)
     dups.evidence = vd.evidence
     return dups
+
+
+def aligned_frames(root, path_a: str, path_b: str, aligned: Sequence, *, height: int = 64,
+                   cache: Optional[dict] = None) -> list:
+    """The frames of an ``PairEvidence.aligned`` list, for display.
+
+    Returns ``[(image_a, t_a, image_b, t_b, ncc), ...]``: RGB uint8 images
+    ``height`` pixels high in display aspect (borders cropped), taken at the
+    sample nearest each aligned time (the verification grid).  Empty when a
+    video cannot be read.  ``cache`` (a dict) keeps decoded videos between
+    calls (the kept file of a group is shown with every member).
+    """
+    if height < 8:
+        raise ValueError(f"height must be >= 8 pixels, got {height!r}")
+    root = Path(root)
+    cache = {} if cache is None else cache
+    for p in (path_a, path_b):
+        if (p, height) not in cache:
+            cache[(p, height)] = _frames_for_display(root / p, root, height)
+    side_a, side_b = cache[(path_a, height)], cache[(path_b, height)]
+    if side_a is None or side_b is None:
+        return []
+    out = []
+    for row in aligned:
+        ta, tb, ncc = (float(x) for x in row)
+        (ia, pa), (ib, pb) = _nearest(side_a, ta), _nearest(side_b, tb)
+        out.append((ia, pa, ib, pb, ncc))
+    return out
+
+
+def _frames_for_display(path: Path, root: Path, height: int):
+    import cv2
+
+    from .dataset import sample_frames
+
+    s = sample_frames(path, root=root, seconds_between_frames=SECONDS_BETWEEN_FRAMES,
+                      max_frames=MAX_FRAMES, min_frames=1, resize=max(2 * height, 64))
+    if s.info.status != "ok" or s.frames.shape[0] == 0:
+        return None
+    w, h = s.info.width or 1, s.info.height or 1
+    top, bottom, left, right = s.crop_fractions
+    aspect = (w * max(1e-6, 1 - left - right)) / (h * max(1e-6, 1 - top - bottom))
+    tw = int(round(min(max(height * aspect, height * 0.5), height * 2.4)))
+    frames = s.frames.permute(0, 2, 3, 1).numpy()
+    imgs = [cv2.resize(np.ascontiguousarray(f), (tw, height), interpolation=cv2.INTER_AREA)
+            for f in frames]
+    return imgs, s.pts_seconds.numpy()
+
+
+def _nearest(side, t: float):
+    imgs, pts = side
+    k = int(np.argmin(np.abs(pts - t)))
+    return imgs[k], float(pts[k])
