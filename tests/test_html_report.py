@@ -192,3 +192,25 @@ def test_cli_scan_trash_html_then_undo(video_report, tmp_path, capsys):
     now = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
            if p.is_file() and p.name != MANIFEST_NAME}
     assert now == files
+
+
+def test_removed_member_gets_an_aligned_frame_strip(video_report):
+    """Real frame verification of a -> a_small; the page shows the matched frames side by side."""
+    from vdedup_lib.verify import TrackCache
+
+    root, rep = video_report
+    ev = TrackCache(root).verify("originals/a.mp4", "copies/a_small.mp4", 3.0, 3.0).to_dict()
+    assert ev["verified"], ev["reason"]
+    g0 = dict(rep["groups"][0])
+    g0["members"] = [dict(g0["members"][0], verification=ev)] + g0["members"][1:]
+    text = render_html_report(dict(rep, groups=[g0]), frames_per_video=2)
+    m = re.search(r"<div class='aligned' data-path='copies/a_small.mp4' data-pairs='(\d+)'>(.*?)"
+                  r"</div></div>", text, re.S)
+    assert m, "no aligned strip for the removed member"
+    k = int(m.group(1))
+    assert k == len(ev["aligned"]) >= 3
+    strip = m.group(2)
+    assert strip.count("data:image/jpeg;base64,") == 2 * k  # kept frame above member frame
+    ta, tb = ev["aligned"][0][:2]
+    assert f"keep 0:{ta:04.1f}" in strip and f"this 0:{tb:04.1f}" in strip
+    assert text.count("class='aligned'") == 1  # only removed members with evidence get one

@@ -347,3 +347,23 @@ def test_calibration_plot_shows_both_distributions_and_both_epsilons():
     assert vlines == pytest.approx(sorted([eps, 0.21]))
     labels = " ".join(t.get_text() for t in ax.get_legend().get_texts())
     assert f"suggested epsilon {eps:.3f}" in labels and "current epsilon 0.210" in labels
+
+def test_aligned_strip_of_a_verified_pair(tmp_path):
+    from conftest import make_clip, scene, write_video
+    from vdedup_lib.verify import TrackCache
+
+    make_clip(tmp_path / "a.mp4", 1, n=40)
+    write_video(tmp_path / "trim.mp4", [scene(1, t) for t in range(15, 35)])
+    ev = TrackCache(tmp_path).verify("a.mp4", "trim.mp4", 4.0, 2.0).to_dict()
+    assert ev["verified"] and ev["offset_seconds"] == pytest.approx(-1.5, abs=0.3), ev
+    fig = plotting.plot_aligned_strip(tmp_path, "a.mp4", "trim.mp4", ev)
+    k = len(ev["aligned"])
+    assert len(fig.axes) == 2 * k
+    top, bottom = fig.axes[:k], fig.axes[k:]
+    for (ta, tb, _), ax_a, ax_b in zip(ev["aligned"], top, bottom):
+        assert ax_a.get_xlabel() == f"{ta:.2f} s"
+        assert ax_b.get_xlabel().startswith(f"{tb:.2f} s\nNCC")
+    fig.savefig(tmp_path / "strip.png", dpi=60)
+    assert (tmp_path / "strip.png").stat().st_size > 5_000
+    with pytest.raises(ValueError, match="no aligned frames to show"):
+        plotting.plot_aligned_strip(tmp_path, "a.mp4", "trim.mp4", {"aligned": []})

@@ -258,6 +258,13 @@ def scan(config: Config, *, progress: bool = True, encoder=None):
     from .report import build_report
 
     emb = encode_videos(config=config, encoder=encoder, progress=progress)
+    if config.verify_frames:  # embeddings propose, frames confirm (verify.verified_distances)
+        from .verify import TrackCache, find_verified_duplicates
+
+        tracks = TrackCache(emb.root)
+        dups = find_verified_duplicates(emb, epsilon=config.epsilon, min_samples=config.min_samples,
+                                        tracks=tracks)
+        return build_report(emb, dups, config, tracks=tracks), emb
     dups = find_duplicates(emb.embeddings, epsilon=config.epsilon, min_samples=config.min_samples)
     return build_report(emb, dups, config), emb
 

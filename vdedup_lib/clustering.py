@@ -161,6 +161,17 @@ class DuplicateGroups:
         i, j, s = upper.row[keep], upper.col[keep], upper.data[keep]
         order = np.lexsort((j, i, -s))
         return list(zip(i[order].tolist(), j[order].tolist(), s[order].tolist()))
+    #: ``[N, N]`` distance DBSCAN cut, when it was not ``1 - similarity`` (the
+    #: fused distance of ``verify.verified_distances``); None otherwise.
+    distance: Optional[np.ndarray] = None
+    #: ``{(i, j): verify.PairEvidence}`` of the pairs compared frame by frame, if any.
+    evidence: Optional[dict] = None
+
+    def pair_distance(self, i: int, j: int) -> float:
+        """The distance DBSCAN used between rows ``i`` and ``j``."""
+        if self.distance is not None:
+            return float(self.distance[i, j])
+        return 1.0 - self.pair_similarity(i, j)
 
 
 def cosine_similarity_matrix(embeddings: np.ndarray) -> np.ndarray:
@@ -397,6 +408,36 @@ def find_duplicates(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
     dist = np.clip(1.0 - sim, 0.0, 2.0)
     labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(dist)
     return DuplicateGroups(labels, _groups_from_labels(labels), sim, epsilon, min_samples)
+
+
+def group_by_distance(distance: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
+                      min_samples: int = 1, similarity: Optional[np.ndarray] = None) -> DuplicateGroups:
+    """DBSCAN (sklearn, ``metric="precomputed"``) on a given ``[N, N]`` distance
+    matrix, e.g. the fused distance of ``verify.verified_distances``.
+    ``similarity`` (the pooled cosine similarity, for the report) defaults to
+    ``1 - distance``."""
+    from sklearn.cluster import DBSCAN
+
+    if not (0.0 < epsilon < 2.0):
+        raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {epsilon!r}")
+    if min_samples < 1:
+        raise ValueError(f"min_samples must be >= 1, got {min_samples!r}")
+    d = np.asarray(distance, dtype=np.float64)
+    if d.ndim != 2 or d.shape[0] != d.shape[1]:
+        raise ValueError(f"distance must be a square matrix, got shape {d.shape}")
+    n = len(d)
+    sim = np.clip(1.0 - d, -1.0, 1.0) if similarity is None else np.asarray(similarity)
+    if n == 0:
+        return DuplicateGroups(np.zeros(0, int), [], np.zeros((0, 0)), epsilon, min_samples, d)
+    labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(
+        np.clip(d, 0.0, None))
+    groups = []
+    for lab in sorted(set(labels.tolist()) - {-1}):
+        members = np.flatnonzero(labels == lab).tolist()
+        if len(members) > 1:
+            groups.append(members)
+    groups.sort(key=lambda g: (-len(g), g[0]))
+    return DuplicateGroups(labels, groups, sim, epsilon, min_samples, d)
 
 
 def similar_pairs(similarity: np.ndarray, *, min_similarity: float = PAIR_SIMILARITY_FLOOR) -> list:

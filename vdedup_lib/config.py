@@ -119,8 +119,11 @@ class Config:
     #: DBSCAN ``min_samples``.  1 = every video within epsilon of another is
     #: grouped with it (duplicates come in pairs, so 2+ would miss pairs).
     min_samples: int = 1
-    #: Confirm each proposed removal frame by frame against the kept file
-    #: (``vdedup_lib.verify``).  A pair that fails goes to ``review``.
+    #: Embeddings propose, frames confirm (``vdedup_lib.verify``): candidate
+    #: pairs within 2 x epsilon are compared frame by frame and DBSCAN groups
+    #: the fused distance (``verify.verified_distances``); each proposed
+    #: removal is confirmed against the kept file, a pair that fails goes to
+    #: ``review``.  False: DBSCAN on the pooled embeddings alone, no frame check.
     verify_frames: bool = True
 
     def __post_init__(self) -> None:

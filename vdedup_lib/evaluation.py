@@ -99,18 +99,28 @@ def evaluate_report(report: dict, truth: dict) -> PairScores:
     return score_groups(groups, truth, removals)
 
 
-def sweep_epsilon(emb, truth: dict, epsilons: Sequence[float], *, min_samples: int = 1) -> list:
-    """Group ``emb`` at each epsilon and score it: list of dicts, one per epsilon."""
+def sweep_epsilon(emb, truth: dict, epsilons: Sequence[float], *, min_samples: int = 1,
+                  verify_frames: bool = True) -> list:
+    """Group ``emb`` at each epsilon and score it: list of dicts, one per epsilon.
+
+    With ``verify_frames`` (the scan's default) grouping is
+    ``verify.find_verified_duplicates``; without, plain DBSCAN on the pooled
+    embeddings with no frame check at all."""
     from .clustering import find_duplicates
     from .config import Config
     from .report import build_report
-    from .verify import TrackCache
+    from .verify import TrackCache, find_verified_duplicates
 
     tracks = TrackCache(emb.root)
     rows = []
     for eps in epsilons:
-        dups = find_duplicates(emb.embeddings, epsilon=float(eps), min_samples=min_samples)
-        rep = build_report(emb, dups, Config(epsilon=float(eps), min_samples=min_samples), tracks=tracks)
+        config = Config(epsilon=float(eps), min_samples=min_samples, verify_frames=verify_frames)
+        if verify_frames:  # the scan's grouping: embeddings propose, frames confirm
+            dups = find_verified_duplicates(emb, epsilon=float(eps), min_samples=min_samples,
+                                            tracks=tracks)
+        else:
+            dups = find_duplicates(emb.embeddings, epsilon=float(eps), min_samples=min_samples)
+        rep = build_report(emb, dups, config, tracks=tracks)
         s = evaluate_report(rep, truth)
         rows.append({"epsilon": float(eps), **s.to_dict()})
     return rows

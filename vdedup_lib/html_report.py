@@ -129,6 +129,8 @@ figure { margin:0; flex:0 1 auto; min-width:0; }
 figure img { display:block; max-width:100%; height:auto; border-radius:4px;
              border:1px solid var(--line); background:#000; }
 figcaption { font-size:11px; color:var(--muted); text-align:center; }
+.aligned { padding:2px 10px 10px 15px; border-left:5px solid var(--remove); }
+.aligned figure img + img { margin-top:2px; }
 .noframes { color:var(--remove); font-size:13px; padding:8px; border:1px dashed var(--line);
             border-radius:6px; align-self:center; }
 details.pairs { margin:8px 0 2px; font-size:12.5px; }
@@ -142,6 +144,43 @@ table.pairs th { font-weight:normal; color:var(--muted); max-width:180px; overfl
 .bad td { padding:2px 14px 2px 0; vertical-align:top; }
 .bad td.path { white-space:nowrap; word-break:normal; }
 """
+
+
+#: Height of the frames in the aligned strip under each removed member, pixels.
+ALIGNED_HEIGHT = 56
+
+
+def _aligned_strip_html(root: Path, keep: str, path: str, ver: dict, *, height: int,
+                        cache: Optional[dict] = None) -> str:
+    """Matched frames of the kept file (top) and the member (bottom) at their
+    aligned times (``verification.aligned``), as inline JPEGs with time labels."""
+    import cv2
+
+    from .verify import aligned_frames
+
+    esc = html.escape
+    rows = aligned_frames(root, keep, path, ver.get("aligned", []), height=height, cache=cache)
+    head = (f"<div class='aligned' data-path='{esc(path, quote=True)}' data-pairs='{len(rows)}'>"
+            f"<div class='why'>Frame evidence: {esc(ver.get('summary') or '')} &middot; "
+            f"{ver.get('coverage', 0):.0%} of the shorter video matched, offset "
+            f"{ver.get('offset_seconds', 0):+.2f} s"
+            + (f", speed {ver['speed']:.2f}x" if abs(ver.get("speed", 1.0) - 1.0) > 1e-6 else "")
+            + "</div><div class='frames'>")
+    if not rows:
+        return head + "<div class='noframes'>aligned frames could not be read</div></div></div>"
+    out = [head]
+    for ia, ta, ib, tb, ncc in rows:
+        imgs = []
+        for img in (ia, ib):
+            ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+                                   [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            b64 = base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
+            imgs.append(f"<img src='data:image/jpeg;base64,{b64}' width='{img.shape[1]}' "
+                        f"height='{img.shape[0]}' alt='frame'>")
+        out.append(f"<figure>{imgs[0]}{imgs[1]}<figcaption>keep {_fmt_duration(ta)}<br>"
+                   f"this {_fmt_duration(tb)} &middot; NCC {ncc:.2f}</figcaption></figure>")
+    out.append("</div></div>")
+    return "".join(out)
 
 
 def render_html_report(report: dict, *, plan=None, frames_per_video: int = DEFAULT_FRAMES_PER_VIDEO,
@@ -214,9 +253,10 @@ def render_html_report(report: dict, *, plan=None, frames_per_video: int = DEFAU
         by_path = {r.path: r for r in g.remove}
         members = [("keep", g.keep)] + [("remove", r.path) for r in g.remove] + \
                   [("review", p) for p in g.review]
-        sims = {}
+        sims, verifications, strip_cache = {}, {}, {}
         for rg in report["groups"][g.number - 1:g.number]:
             sims = {m["path"]: m.get("similarity_to_keep") for m in rg.get("members", [])}
+            verifications = {m["path"]: m.get("verification") for m in rg.get("members", [])}
         freed = sum(r.size_bytes for r in g.remove)
         parts.append(f"<section class='group' id='group-{g.number}' data-group='{g.number}'>"
                      f"<h2>Group {g.number}<span class='meta'>{len(members)} files &middot; "
@@ -253,6 +293,10 @@ def render_html_report(report: dict, *, plan=None, frames_per_video: int = DEFAU
             else:
                 parts.append(f"<div class='noframes'>No frames to show: {esc(err)}</div>")
             parts.append("</div></div>")
+            ver = verifications.get(p)
+            if role == "remove" and ver and ver.get("aligned"):
+                parts.append(_aligned_strip_html(root, g.keep, p, ver, height=ALIGNED_HEIGHT,
+                                                 cache=strip_cache))
         if 2 < len(members) <= MAX_PAIR_TABLE:
             names = [p for _, p in members]
             head = "".join(f"<th title='{esc(p, quote=True)}'>{i + 1}</th>" for i, p in enumerate(names))

@@ -958,3 +958,53 @@ def plot_calibration(result) -> Figure:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------
+# Frame verification: the aligned strip
+# --------------------------------------------------------------------------
+
+def plot_aligned_strip(root, path_a: str, path_b: str, verification: dict, *,
+                       height: int = 72, max_pairs: int = 8) -> Figure:
+    """For one verified pair: matched frames of ``a`` (top row) and ``b``
+    (bottom row) side by side at their aligned times, each labelled with its
+    time and the pair's NCC.
+
+    ``verification`` is a report member's ``verification`` dict
+    (``verify.PairEvidence.to_dict()``); its ``aligned`` list gives the times.
+    """
+    from .verify import aligned_frames
+
+    rows = aligned_frames(root, path_a, path_b, verification.get("aligned", [])[:max_pairs],
+                          height=height)
+    if not rows:
+        raise ValueError(f"no aligned frames to show for {path_a!r} / {path_b!r} "
+                         "(unverified pair, or a video cannot be read)")
+    n = len(rows)
+    aspect = max(r[0].shape[1] / r[0].shape[0] for r in rows)
+    fig, axes = plt.subplots(2, n, figsize=(1.25 * aspect * n + 1.8, 3.7), squeeze=False)
+    for c, (ia, ta, ib, tb, ncc) in enumerate(rows):
+        for r, (img, t) in enumerate(((ia, ta), (ib, tb))):
+            ax = axes[r, c]
+            ax.imshow(img)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel(f"{t:.2f} s" + (f"\nNCC {ncc:.2f}" if r == 1 else ""), fontsize=8,
+                          labelpad=2)
+    axes[0, 0].set_ylabel(_short(path_a, 22), fontsize=8, rotation=0, ha="right", va="center",
+                          labelpad=6)
+    axes[1, 0].set_ylabel(_short(path_b, 22), fontsize=8, rotation=0, ha="right", va="center",
+                          labelpad=6)
+    v = verification
+    extra = []
+    if abs(v.get("speed", 1.0) - 1.0) > 1e-6:
+        extra.append(f"speed {v['speed']:.2f}x")
+    if v.get("mirrored"):
+        extra.append("mirrored")
+    if any(z != 1.0 for z in v.get("zooms", [1.0, 1.0])):
+        extra.append("zoom " + "/".join(f"{z:.0%}" for z in v["zooms"]))
+    fig.suptitle(_displayable(f"{v.get('summary') or 'aligned frames'}  \u2014  coverage "
+                              f"{v.get('coverage', 0):.0%}, offset {v.get('offset_seconds', 0):+.2f} s"
+                              + ("; " + ", ".join(extra) if extra else "")), fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -6,7 +6,8 @@ Shape (paths relative to ``root``; extra keys are additions)::
      "videos": [{"path", "status", "reason", "duration_seconds", "width", "height",
                  "size_bytes", "frames_sampled", ...}],
      "groups": [{"keep", "keep_reason", "remove", "review",
-                 "members": [{"path", "similarity_to_keep"}]}],
+                 "members": [{"path", "similarity_to_keep", "distance_to_keep",
+                              "verification": {verify.PairEvidence.to_dict()}}]}],
      "pairs": [[path_a, path_b, similarity], ...],
      "skipped": [{"path", "reason"}]}
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from .clustering import PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_key, keep_reason
 from .config import Config
-from .verify import TrackCache
+from .verify import MIN_COVERAGE, TrackCache
 
 REPORT_VERSION = 1
 
@@ -34,11 +35,16 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
 
     In each group the file to keep is chosen by ``clustering.keep_key``.  A
     member is proposed for removal only when it is itself within ``epsilon`` of
-    the kept file *and* (with ``config.verify_frames``) the pair is confirmed
-    frame by frame (``verify.verify_pair``).  Any other member is listed under
-    ``review`` with a ``review_reason`` and never proposed for removal.
-    Nothing here changes any file.  ``tracks`` (a ``verify.TrackCache``) lets
-    several reports on the same embeddings share decoded frames and pair results.
+    the kept file (in the distance DBSCAN used: ``dups.pair_distance``, the
+    fused distance of ``verify.verified_distances`` when grouping was
+    verified), *and* (with ``config.verify_frames``) the pair is confirmed
+    frame by frame (``verify.verify_pair``), *and* at least
+    ``verify.MIN_COVERAGE`` of the member is found in the kept file (a longer
+    member holding more than the kept file is never removed).  Any other
+    member is listed under ``review`` with a ``review_reason``.  Nothing here
+    changes any file.  ``tracks`` (a ``verify.TrackCache``, the one used by
+    ``verify.find_verified_duplicates``) lets reports share decoded frames,
+    IDF weights and pair results.
 
     ``pairs`` lists pairs with similarity >= ``PAIR_SIMILARITY_FLOOR``; when
     ``dups`` comes from the graph method only the graph's pairs are known, so
@@ -54,21 +60,29 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
     groups = []
     for g in dups.groups:
         k = g[choose_keep([infos[i] for i in g])]
-        others = sorted((i for i in g if i != k), key=lambda i: -dups.pair_similarity(k, i))
+        others = sorted((i for i in g if i != k),
+                        key=lambda i: (dups.pair_distance(k, i), -dups.pair_similarity(k, i)))
         remove, review, members = [], [], []
         for i in others:
             s = dups.pair_similarity(k, i)
+            dist = dups.pair_distance(k, i)
             m = {"path": paths[i], "similarity_to_keep": round(s, 6),
+                 "distance_to_keep": round(min(dist, 2.0), 6),
                  "keep_reason": keep_reason(infos[k], infos[i])}
-            if 1.0 - s > dups.epsilon + 1e-9:
+            if dist > dups.epsilon + 1e-9:
                 m["review_reason"] = (f"joined the group through other members; its own distance "
-                                      f"to the kept file is {1 - s:.3f} > epsilon {dups.epsilon}")
-            elif tracks is not None:
+                                      f"to the kept file is {dist:.3f} > epsilon {dups.epsilon}")
+            if tracks is not None:
                 ev = tracks.verify(paths[k], paths[i], infos[k].get("duration_seconds"),
                                    infos[i].get("duration_seconds"))
                 m["verification"] = ev.to_dict()
-                if not ev.verified:
+                if "review_reason" in m:
+                    pass
+                elif not ev.verified:
                     m["review_reason"] = "not confirmed frame by frame: " + ev.reason
+                elif ev.b_coverage < MIN_COVERAGE:
+                    m["review_reason"] = (f"only {ev.b_coverage:.0%} of it is found in the kept file "
+                                          f"({ev.summary}): it holds more than the kept file")
             members.append(m)
             (review if "review_reason" in m else remove).append(paths[i])
         runner_up = min(others, key=lambda i: keep_key(infos[i])) if others else None

@@ -1,0 +1,170 @@
+"""Frame-level verification on real (tiny) videos: sub-clips, speed changes, shared intros."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import scene, write_video
+from vdedup_lib import verify
+from vdedup_lib.verify import (TrackCache, candidate_idf_weights, candidate_pairs, frame_track,
+                               idf_weights, verify_pair)
+
+FPS = 10
+
+
+def frames(kind: int, n: int, start: int = 0) -> list:
+    return [scene(kind, t) for t in range(start, start + n)]
+
+
+def small(fs, w=96, h=72):
+    import cv2
+
+    return [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in fs]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("verify")
+    src = frames(0, 100)  # 10 s
+    write_video(d / "src.mp4", src, fps=FPS)
+    write_video(d / "middle40.mkv", small(src[30:70]), fps=FPS, codec="libx264")  # 3.0-7.0 s
+    write_video(d / "fast2x.mp4", src[::2], fps=FPS)  # the same 10 s played in 5 s
+    write_video(d / "mirror_crop.mp4", [np.ascontiguousarray(f[10:-10, 13:-13, :][:, ::-1])
+                                        for f in src], fps=FPS)
+    write_video(d / "other.mp4", frames(3, 100), fps=FPS)
+    black = [np.zeros_like(src[0])] * 40
+    write_video(d / "black_then_a.mp4", black + frames(1, 12), fps=FPS)
+    write_video(d / "black_then_b.mp4", black + frames(2, 12), fps=FPS)
+    return d
+
+
+def track(d, name):
+    t = frame_track(d / name)
+    assert t is not None, name
+    return t
+
+
+def test_sub_clip_verifies_with_offset_and_span(clips):
+    ev = verify_pair(track(clips, "src.mp4"), track(clips, "middle40.mkv"), names=("src", "mid"))
+    assert ev.verified, ev.reason
+    assert ev.coverage > 0.9  # measured on the shorter video
+    assert ev.a_coverage < 0.6  # only 40 % of the source is in the clip
+    assert ev.b_coverage > 0.9
+    assert ev.speed == pytest.approx(1.0)
+    assert ev.offset_seconds == pytest.approx(-3.0, abs=0.3)  # clip time = source time - 3 s
+    assert ev.a_span_seconds[0] == pytest.approx(3.0, abs=0.4)
+    assert ev.a_span_seconds[1] == pytest.approx(7.0, abs=0.4)
+    assert ev.summary.startswith("mid 0:00") and "is src 0:0" in ev.summary
+    d = ev.to_dict()
+    assert d["verified"] is True and len(d["aligned"]) == verify.ALIGNED_SHOWN
+    for ta, tb, ncc in d["aligned"]:
+        assert tb == pytest.approx(ta - 3.0, abs=0.3) and ncc >= verify.MIN_FRAME_NCC
+
+
+def test_speed_change_needs_the_speed_search(clips):
+    a, b = track(clips, "src.mp4"), track(clips, "fast2x.mp4")
+    ev = verify_pair(a, b)
+    assert ev.verified, ev.reason
+    assert ev.speed == pytest.approx(0.5, rel=0.05)  # b runs at half a's time scale
+    assert "0.50x speed" in ev.summary
+    only_same_speed = verify_pair(a, b, speeds=(1.0,))
+    assert only_same_speed.coverage < ev.coverage - 0.3
+
+
+def test_mirrored_crop_verifies_and_other_video_does_not(clips):
+    src = track(clips, "src.mp4")
+    ev = verify_pair(src, track(clips, "mirror_crop.mp4"))
+    assert ev.verified and ev.mirrored and max(ev.zooms) == 1.0 and min(ev.zooms) < 1.0, ev
+    other = verify_pair(src, track(clips, "other.mp4"))
+    assert not other.verified and other.coverage < 0.2, other.reason
+
+
+def test_black_lead_in_is_not_evidence(clips):
+    a, b = track(clips, "black_then_a.mp4"), track(clips, "black_then_b.mp4")
+    assert not a.informative[:12].any() and a.informative[-3:].all()  # black frames skipped
+    ev = verify_pair(a, b)
+    assert not ev.verified, ev.reason  # 77 % of each is black: never counted as a match
+
+
+def test_shared_intro_rejected_by_idf_true_copy_passes(tmp_path):
+    """Two different videos with the same 3 s intro (55 % of each) and a copy of one."""
+    intro = frames(5, 30)
+    a = intro + frames(0, 25)
+    b = intro + frames(2, 25)
+    write_video(tmp_path / "a.mp4", a, fps=FPS)
+    write_video(tmp_path / "b.mp4", b, fps=FPS)
+    write_video(tmp_path / "a_copy.mkv", small(a), fps=FPS, codec="libx264")
+    paths = ["a.mp4", "b.mp4", "a_copy.mkv"]
+    durations = [5.5, 5.5, 5.5]
+    tracks = TrackCache(tmp_path)
+    plain_ab = tracks.verify("a.mp4", "b.mp4", 5.5, 5.5)
+    assert plain_ab.verified and plain_ab.coverage_unweighted >= verify.MIN_COVERAGE  # the trap
+    cands = [(0, 1), (0, 2), (1, 2)]
+    weights = candidate_idf_weights(tracks, paths, durations, cands)
+    wa = weights["a.mp4"]
+    t = tracks.own_track("a.mp4", 5.5).pts_seconds
+    assert wa[t < 2.5].max() < wa[t > 3.5].min()  # intro frames weigh less than a's own frames
+    tracks.set_weights(weights)
+    ab = tracks.verify("a.mp4", "b.mp4", 5.5, 5.5)
+    assert not ab.verified and ab.coverage < verify.MIN_COVERAGE, ab.reason
+    assert "frames shared with many videos count less" in ab.reason
+    copy = tracks.verify("a.mp4", "a_copy.mkv", 5.5, 5.5)
+    assert copy.verified and copy.coverage > 0.9, copy.reason
+
+
+def test_idf_weights_rule():
+    w = idf_weights(np.array([1, 2, 4]), 4)
+    assert w[0] == 1.0 and w[2] == 0.0 and w[1] == pytest.approx(0.5)
+    assert (idf_weights(np.array([1, 1]), 1) == 1).all()
+    with pytest.raises(ValueError, match="document frequencies must be >= 1"):
+        idf_weights(np.array([0, 1]), 3)
+
+
+def test_candidate_pairs_radius_and_cap():
+    sim = np.array([[1, .95, .9, .5], [.95, 1, .85, .4], [.9, .85, 1, .3], [.5, .4, .3, 1]])
+    assert candidate_pairs(sim, radius=0.12) == [(0, 1), (0, 2)]
+    assert candidate_pairs(sim, radius=0.2) == [(0, 1), (0, 2), (1, 2)]
+    # one neighbour each: 0-1 (nearest of 0 and 1), 0-2 (nearest of 2)
+    assert candidate_pairs(sim, radius=0.2, max_neighbours=1) == [(0, 1), (0, 2)]
+    with pytest.raises(ValueError, match="radius must be > 0, got 0"):
+        candidate_pairs(sim, radius=0)
+
+
+def test_bad_arguments_name_the_value(clips):
+    a = track(clips, "src.mp4")
+    with pytest.raises(ValueError, match="speeds must be positive"):
+        verify_pair(a, a, speeds=(1.0, -2.0))
+    with pytest.raises(ValueError, match=r"weights must have one value per frame"):
+        verify_pair(a, a, weights_a=np.ones(3))
+    with pytest.raises(ValueError, match="zooms must be in"):
+        frame_track(clips / "src.mp4", zooms=(1.0, 1.5))
+    assert frame_track(clips / "nope.mp4") is None
+
+
+def test_verified_distances_end_to_end(clips):
+    """Real CNN embeddings propose, frames confirm; DBSCAN groups the fused distance."""
+    from vdedup_lib.config import Config
+    from vdedup_lib.encoder import encode_videos
+
+    emb = encode_videos(config=Config(videos_dir=clips), progress=False)
+    paths = emb.paths
+    idx = {p: i for i, p in enumerate(paths)}
+    tracks = TrackCache(clips)
+    vd = verify.verified_distances(emb, tracks, epsilon=0.21)
+    assert vd.candidate_radius == pytest.approx(0.42)
+    pooled = 1 - vd.similarity
+    for (i, j), ev in vd.evidence.items():
+        if ev.verified:
+            assert vd.distance[i, j] == pytest.approx(min(pooled[i, j], 1 - ev.frame_similarity))
+        else:
+            assert vd.distance[i, j] == verify.REJECTED_DISTANCE
+    s = idx["src.mp4"]
+    for copy in ("middle40.mkv", "mirror_crop.mp4", "fast2x.mp4"):
+        key = tuple(sorted((s, idx[copy])))
+        assert key in vd.evidence and vd.evidence[key].verified, (copy, vd.evidence.get(key))
+    dups = verify.find_verified_duplicates(emb, epsilon=0.21, tracks=tracks)
+    grouped = [{paths[i] for i in g} for g in dups.groups]
+    assert {"src.mp4", "middle40.mkv", "mirror_crop.mp4", "fast2x.mp4"} in grouped, grouped
+    assert not any("other.mp4" in g for g in grouped)
+    with pytest.raises(ValueError, match="candidate_factor must be >= 1"):
+        verify.verified_distances(emb, tracks, epsilon=0.21, candidate_factor=0.5)
