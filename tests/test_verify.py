@@ -168,3 +168,29 @@ def test_verified_distances_end_to_end(clips):
     assert not any("other.mp4" in g for g in grouped)
     with pytest.raises(ValueError, match="candidate_factor must be >= 1"):
         verify.verified_distances(emb, tracks, epsilon=0.21, candidate_factor=0.5)
+
+
+def test_sparse_verified_grouping_equals_dense_on_the_sample_set(sample_scan):
+    """Large folders group through the FAISS graph, with sparse fused distances: on the
+    sample set (forced to that path) the groups, removals and review lists equal the
+    dense path's."""
+    from vdedup_lib.config import Config
+    from vdedup_lib.report import build_report
+    from vdedup_lib.verify import find_verified_duplicates
+
+    _, emb = sample_scan
+    tracks = TrackCache(emb.root)
+    cfg = Config()
+    reports = {}
+    for method in ("dense", "graph"):
+        dups = find_verified_duplicates(emb, epsilon=cfg.epsilon, tracks=tracks, method=method)
+        assert dups.method == method
+        reports[method] = build_report(emb, dups, cfg, tracks=tracks)
+    canon = {m: sorted((g["keep"], sorted(g["remove"]), sorted(g["review"])) for g in r["groups"])
+             for m, r in reports.items()}
+    assert canon["graph"] == canon["dense"]
+    assert len(canon["dense"]) >= 9
+    import scipy.sparse as sp
+
+    assert sp.issparse(find_verified_duplicates(emb, epsilon=cfg.epsilon, tracks=tracks,
+                                                method="graph").distance)

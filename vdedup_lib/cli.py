@@ -53,6 +53,9 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
                         "(default: nearest keyframes when they are dense, cap growing with duration)")
     p.add_argument("--cache", type=Path, default=None, dest="cache_dir",
                    help="embedding cache folder (default: the user cache folder, or $VDEDUP_CACHE_DIR)")
+    p.add_argument("--grouping", default=d.grouping, choices=("auto", "dense", "graph"),
+                   help="neighbour graph: dense N x N matrix, sparse FAISS graph, or auto by "
+                        "folder size (default)")
     p.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the embedding cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -181,7 +184,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   flip_invariant=not args.no_flip_invariance, device=args.device,
                   num_workers=args.num_workers, min_samples=args.min_samples,
                   precision=args.precision, keyframe_sampling=not args.exact_sampling,
-                  use_cache=not args.no_cache, cache_dir=args.cache_dir)
+                  use_cache=not args.no_cache, cache_dir=args.cache_dir, grouping=args.grouping)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,22 +254,34 @@ def _calibrate(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def scan(config: Config, *, progress: bool = True, encoder=None):
-    """Encode, group and build the report for ``config.videos_dir``; returns (report, embeddings)."""
+def group_and_report(emb, config: Config) -> dict:
+    """Group embeddings ``emb`` as ``config`` says and build the report (both engines).
+
+    With ``config.verify_frames`` embeddings propose and frames confirm
+    (``verify.find_verified_duplicates``); otherwise plain DBSCAN on the
+    embeddings.  ``config.grouping`` picks the dense or the sparse graph path.
+    """
     from .clustering import find_duplicates
-    from .encoder import encode_videos
     from .report import build_report
 
-    emb = encode_videos(config=config, encoder=encoder, progress=progress)
     if config.verify_frames:  # embeddings propose, frames confirm (verify.verified_distances)
         from .verify import TrackCache, find_verified_duplicates
 
         tracks = TrackCache(emb.root)
         dups = find_verified_duplicates(emb, epsilon=config.epsilon, min_samples=config.min_samples,
-                                        tracks=tracks)
-        return build_report(emb, dups, config, tracks=tracks), emb
-    dups = find_duplicates(emb.embeddings, epsilon=config.epsilon, min_samples=config.min_samples)
-    return build_report(emb, dups, config), emb
+                                        tracks=tracks, method=config.grouping)
+        return build_report(emb, dups, config, tracks=tracks)
+    dups = find_duplicates(emb.embeddings, epsilon=config.epsilon, min_samples=config.min_samples,
+                           method=config.grouping)
+    return build_report(emb, dups, config)
+
+
+def scan(config: Config, *, progress: bool = True, encoder=None):
+    """Encode, group and build the report for ``config.videos_dir``; returns (report, embeddings)."""
+    from .encoder import encode_videos
+
+    emb = encode_videos(config=config, encoder=encoder, progress=progress)
+    return group_and_report(emb, config), emb
 
 
 def _parse_epsilons(text: str) -> list:

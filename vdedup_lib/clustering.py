@@ -169,8 +169,12 @@ class DuplicateGroups:
 
     def pair_distance(self, i: int, j: int) -> float:
         """The distance DBSCAN used between rows ``i`` and ``j``."""
-        if self.distance is not None:
+        if isinstance(self.distance, np.ndarray):
             return float(self.distance[i, j])
+        if self.distance is not None and i != j:  # sparse: a stored pair, else the pooled distance
+            d = float(self.distance[i, j])
+            if d > 0:
+                return d
         return 1.0 - self.pair_similarity(i, j)
 
 
@@ -428,7 +432,7 @@ def group_by_distance(distance: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
     n = len(d)
     sim = np.clip(1.0 - d, -1.0, 1.0) if similarity is None else np.asarray(similarity)
     if n == 0:
-        return DuplicateGroups(np.zeros(0, int), [], np.zeros((0, 0)), epsilon, min_samples, d)
+        return DuplicateGroups(np.zeros(0, int), [], np.zeros((0, 0)), epsilon, min_samples, distance=d)
     labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(
         np.clip(d, 0.0, None))
     groups = []
@@ -437,7 +441,38 @@ def group_by_distance(distance: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
         if len(members) > 1:
             groups.append(members)
     groups.sort(key=lambda g: (-len(g), g[0]))
-    return DuplicateGroups(labels, groups, sim, epsilon, min_samples, d)
+    return DuplicateGroups(labels, groups, sim, epsilon, min_samples, distance=d)
+
+
+def group_sparse_distance(distance, *, epsilon: float = DEFAULT_EPSILON, min_samples: int = 1,
+                          similarity=None, embeddings=None) -> DuplicateGroups:
+    """Groups from a sparse symmetric distance graph (scipy CSR, entries floored
+    at ``DISTANCE_FLOOR``; missing pairs are "farther than any epsilon"), e.g.
+    the fused distance of ``verify.verified_distances`` for a large collection.
+
+    Entries above ``epsilon`` are dropped, then connected components
+    (``min_samples == 1``, the partition DBSCAN gives) or DBSCAN on the sparse
+    precomputed graph.  ``similarity`` (sparse) and ``embeddings`` serve
+    ``DuplicateGroups.pair_similarity``."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.cluster import DBSCAN
+
+    if not (0.0 < epsilon < 2.0):
+        raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {epsilon!r}")
+    if min_samples < 1:
+        raise ValueError(f"min_samples must be >= 1, got {min_samples!r}")
+    d = sp.csr_matrix(distance, dtype=np.float64)
+    near = d.copy()
+    near.data[near.data > epsilon] = 0.0
+    near.eliminate_zeros()
+    if min_samples == 1:
+        labels = connected_components(near, directed=False)[1].astype(np.int64)
+    else:
+        labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(near)
+    return DuplicateGroups(labels, _groups_from_labels(labels),
+                           similarity if similarity is not None else sp.csr_matrix(d.shape),
+                           epsilon, min_samples, method="graph", embeddings=embeddings, distance=d)
 
 
 def similar_pairs(similarity: np.ndarray, *, min_similarity: float = PAIR_SIMILARITY_FLOOR) -> list:

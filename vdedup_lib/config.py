@@ -125,6 +125,10 @@ class Config:
     #: removal is confirmed against the kept file, a pair that fails goes to
     #: ``review``.  False: DBSCAN on the pooled embeddings alone, no frame check.
     verify_frames: bool = True
+    #: How DBSCAN's neighbour graph is built: ``"dense"`` (N x N matrix),
+    #: ``"graph"`` (FAISS range search, sparse; no N x N matrix), or ``"auto"``
+    #: = ``clustering.choose_method(N)``: dense while the matrices fit 1 GiB.
+    grouping: str = "auto"
 
     def __post_init__(self) -> None:
         if self.videos_dir is not None:
@@ -162,6 +166,8 @@ class Config:
             raise ValueError(f"min_samples must be >= 1, got {self.min_samples!r}")
         if not self.extensions:
             raise ValueError("extensions must not be empty")
+        if self.grouping not in ("auto", "dense", "graph"):
+            raise ValueError(f"grouping must be 'auto', 'dense' or 'graph', got {self.grouping!r}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}")
         if self.num_workers is not None and self.num_workers < 0:

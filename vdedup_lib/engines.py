@@ -357,16 +357,14 @@ def group_shards(shards_dir, **changes):
 
     ``changes`` override the manifest's settings (``epsilon``, ``min_samples``,
     ``embedding_size``, ``verify_frames``...).  Runs
-    ``clustering.find_duplicates`` and ``report.build_report`` exactly as the
-    local ``cli.scan`` does.
+    the grouping and ``report.build_report`` exactly as the
+    local ``cli.scan`` does (``cli.group_and_report``).
     """
-    from .clustering import find_duplicates
-    from .report import build_report
+    from .cli import group_and_report
 
     config = config_from_manifest(read_manifest(shards_dir), **changes)
     emb = load_embeddings(shards_dir, config=config)
-    dups = find_duplicates(emb.embeddings, epsilon=config.epsilon, min_samples=config.min_samples)
-    return build_report(emb, dups, config), emb
+    return group_and_report(emb, config), emb
 
 
 def ray_scan(config: Config, *, shards_dir=None, address: Optional[str] = None,

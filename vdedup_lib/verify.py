@@ -506,10 +506,12 @@ def pair_spacing(duration_a: Optional[float], duration_b: Optional[float]) -> fl
 class VerifiedDistances:
     """Result of ``verified_distances``."""
 
-    #: ``[N, N]`` fused distance DBSCAN cuts with ``epsilon`` (see ``verified_distances``).
-    distance: np.ndarray
-    #: ``[N, N]`` pooled-embedding cosine similarity.
-    similarity: np.ndarray
+    #: ``[N, N]`` fused distance DBSCAN cuts with ``epsilon`` (see
+    #: ``verified_distances``); a scipy CSR holding only the candidate pairs
+    #: (rejected ones at ``REJECTED_DISTANCE``) when ``method == "graph"``.
+    distance: object
+    #: ``[N, N]`` pooled-embedding cosine similarity (CSR of the candidate pairs for "graph").
+    similarity: object
     #: Candidate pairs ``(i, j)``, i < j, compared frame by frame.
     candidates: list
     #: ``{(i, j): PairEvidence}`` for each candidate (``a`` = i, ``b`` = j).
@@ -518,6 +520,8 @@ class VerifiedDistances:
     epsilon: float
     #: Candidate radius used (pooled cosine distance).
     candidate_radius: float
+    #: ``"dense"`` (N x N matrices) or ``"graph"`` (sparse, for large collections).
+    method: str = "dense"
 
 
 def candidate_pairs(similarity: np.ndarray, *, radius: float,
@@ -543,12 +547,13 @@ def candidate_pairs(similarity: np.ndarray, *, radius: float,
 
 def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: float,
                        candidate_factor: float = CANDIDATE_FACTOR,
-                       max_neighbours: int = MAX_NEIGHBOURS) -> VerifiedDistances:
+                       max_neighbours: int = MAX_NEIGHBOURS, method: str = "auto") -> VerifiedDistances:
     """Two-stage distances for DBSCAN: embeddings propose, frames confirm.
 
     Candidates are the pairs within ``candidate_factor * epsilon`` pooled
-    cosine distance (``candidate_pairs``).  Each is verified with IDF weights
-    computed over the candidates (``TrackCache.use_idf``).  The fused distance:
+    cosine distance, each video keeping its ``max_neighbours`` nearest.  Each
+    is verified with IDF weights computed over the candidates
+    (``TrackCache.use_idf``).  The fused distance:
 
     * verified pair:   ``min(d_pooled, 1 - frame_similarity)``; the frame
       similarity is the mean NCC of the matched frames, which *is* a cosine
@@ -561,18 +566,42 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
       frames say they are different videos;
     * undecided (not a candidate, or one video could not be decoded): the
       pooled distance ``d_pooled``.
+
+    ``method`` ("auto" = ``clustering.choose_method(N)``): "dense" builds
+    ``[N, N]`` matrices (``candidate_pairs``); "graph" finds the candidates
+    with the FAISS neighbour graph (``clustering.build_neighbour_graph`` at
+    the candidate radius, same neighbour cap) and keeps only candidate pairs,
+    in sparse matrices, so no N x N matrix is ever built.  Pairs outside the
+    candidate radius are farther than epsilon, so both give the same groups
+    unless the cap bites.
     """
-    from .clustering import cosine_similarity_matrix
+    from .clustering import build_neighbour_graph, choose_method, cosine_similarity_matrix
 
     if not (0.0 < epsilon < 2.0):
         raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {epsilon!r}")
     if candidate_factor < 1.0:
         raise ValueError(f"candidate_factor must be >= 1 (the radius must include epsilon), "
                          f"got {candidate_factor!r}")
-    sim = cosine_similarity_matrix(emb.embeddings) if len(emb.embeddings) else np.zeros((0, 0))
-    dist = np.clip(1.0 - sim, 0.0, 2.0)
-    radius = min(1.99, candidate_factor * epsilon)
-    cands = candidate_pairs(sim, radius=radius, max_neighbours=max_neighbours) if len(sim) else []
+    if method not in ("auto", "dense", "graph"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'graph', got {method!r}")
+    n = len(emb.embeddings)
+    if method == "auto":
+        method = choose_method(n)
+    # the graph path needs a radius below 1 (positive similarities on stored edges)
+    radius = min(1.99 if method == "dense" else 0.99, candidate_factor * epsilon)
+    if method == "graph":
+        g = build_neighbour_graph(emb.embeddings, epsilon=radius, max_neighbours=max_neighbours)
+        upper = g.distance.tocoo()
+        keep = upper.row < upper.col
+        cands = sorted(zip(upper.row[keep].tolist(), upper.col[keep].tolist()))
+        sim = g.similarity
+        pooled = {(i, j): float(d) for i, j, d in
+                  zip(upper.row[keep].tolist(), upper.col[keep].tolist(), upper.data[keep].tolist())}
+    else:
+        sim = cosine_similarity_matrix(emb.embeddings) if n else np.zeros((0, 0))
+        dist = np.clip(1.0 - sim, 0.0, 2.0)
+        cands = candidate_pairs(sim, radius=radius, max_neighbours=max_neighbours) if n else []
+        pooled = {(i, j): float(dist[i, j]) for i, j in cands}
     if tracks is None:
         tracks = TrackCache(emb.root)
     paths = emb.paths
@@ -582,20 +611,32 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
         tracks.set_weights(candidate_idf_weights(tracks, paths, dur, cands))
     else:
         tracks.set_weights({})
-    evidence = {}
-    fused = dist.copy()
+    evidence, fused_pairs = {}, {}
     for i, j in cands:
         ev = tracks.verify(paths[i], paths[j], dur[i], dur[j])
         evidence[(i, j)] = ev
         if ev.verified:
-            d = min(dist[i, j], 1.0 - ev.frame_similarity)
+            d = min(pooled[(i, j)], 1.0 - ev.frame_similarity)
         elif ev.reason.startswith("could not decode"):
-            d = dist[i, j]
+            d = pooled[(i, j)]
         else:
             d = REJECTED_DISTANCE
-        fused[i, j] = fused[j, i] = d
-    np.fill_diagonal(fused, 0.0)
-    return VerifiedDistances(fused, sim, cands, evidence, float(epsilon), float(radius))
+        fused_pairs[(i, j)] = d
+    if method == "graph":
+        import scipy.sparse as sp
+
+        from .clustering import DISTANCE_FLOOR
+
+        rows = [i for i, _ in fused_pairs] + [j for _, j in fused_pairs]
+        cols = [j for _, j in fused_pairs] + [i for i, _ in fused_pairs]
+        vals = np.maximum(np.array(list(fused_pairs.values()) * 2, dtype=np.float64), DISTANCE_FLOOR)
+        fused = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+    else:
+        fused = dist.copy()
+        for (i, j), d in fused_pairs.items():
+            fused[i, j] = fused[j, i] = d
+        np.fill_diagonal(fused, 0.0)
+    return VerifiedDistances(fused, sim, cands, evidence, float(epsilon), float(radius), method)
 
 
 def candidate_idf_weights(tracks: TrackCache, paths: Sequence[str], durations: Sequence,
@@ -618,12 +659,18 @@ def find_verified_duplicates(emb, *, epsilon: float, min_samples: int = 1,
                              tracks: Optional[TrackCache] = None, **kw):
     """``clustering.find_duplicates`` on the fused distance of ``verified_distances``:
     DBSCAN (sklearn, precomputed) groups verified pairs.  Returns
-    ``DuplicateGroups`` with ``distance`` and ``evidence`` filled in."""
-    from .clustering import group_by_distance
+    ``DuplicateGroups`` with ``distance`` and ``evidence`` filled in.  For large
+    collections (``method="graph"``) the fused distance is sparse and grouped
+    by ``clustering.group_sparse_distance``."""
+    from .clustering import group_by_distance, group_sparse_distance
 
     vd = verified_distances(emb, tracks, epsilon=epsilon, **kw)
-    dups = group_by_distance(vd.distance, epsilon=epsilon, min_samples=min_samples,
-                             similarity=vd.similarity)
+    if vd.method == "graph":
+        dups = group_sparse_distance(vd.distance, epsilon=epsilon, min_samples=min_samples,
+                                     similarity=vd.similarity, embeddings=emb.embeddings)
+    else:
+        dups = group_by_distance(vd.distance, epsilon=epsilon, min_samples=min_samples,
+                                 similarity=vd.similarity)
     dups.evidence = vd.evidence
     return dups
 
