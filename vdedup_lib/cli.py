@@ -265,12 +265,19 @@ def group_and_report(emb, config: Config) -> dict:
     from .report import build_report
 
     if config.verify_frames:  # embeddings propose, frames confirm (verify.verified_distances)
+        from .cache import PairCache
         from .verify import TrackCache, find_verified_duplicates
 
         tracks = TrackCache(emb.root)
+        if config.use_cache:
+            tracks.store = PairCache(tracks.store_fingerprint(), config.cache_dir)
         dups = find_verified_duplicates(emb, epsilon=config.epsilon, min_samples=config.min_samples,
                                         tracks=tracks, method=config.grouping)
-        return build_report(emb, dups, config, tracks=tracks)
+        report = build_report(emb, dups, config, tracks=tracks)
+        if tracks.store is not None:
+            report["verification_cache"] = tracks.store.stats.to_dict()
+            tracks.store.close()
+        return report
     dups = find_duplicates(emb.embeddings, epsilon=config.epsilon, min_samples=config.min_samples,
                            method=config.grouping)
     return build_report(emb, dups, config)

@@ -410,8 +410,13 @@ class TrackCache:
     each video is decoded once per grid and each pair compared once."""
 
     def __init__(self, root, *, max_frames: int = MAX_FRAMES, zooms: Sequence[float] = ZOOMS,
-                 speeds: Sequence[float] = SPEEDS, mirror: bool = True, use_idf: bool = True):
+                 speeds: Sequence[float] = SPEEDS, mirror: bool = True, use_idf: bool = True,
+                 store=None):
+        """``store`` (a ``cache.PairCache`` made with ``store_fingerprint``) keeps
+        match masks and pair results on disk between runs: a re-scan of an
+        unchanged folder decodes nothing for verification."""
         self.root = Path(root)
+        self.store = store
         self.max_frames = max_frames
         self.zooms = tuple(zooms)
         self.speeds = tuple(speeds)
@@ -436,20 +441,50 @@ class TrackCache:
         """The track of ``relpath`` on its own grid (``pair_spacing(duration, None)``)."""
         return self.get(relpath, pair_spacing(duration, None))
 
+    def store_fingerprint(self) -> str:
+        """What decides a stored result besides the two files: the verifier's settings."""
+        import hashlib
+        import json
+
+        from .cache import CACHE_FORMAT
+
+        d = {"format": CACHE_FORMAT, "max_frames": self.max_frames, "zooms": self.zooms,
+             "speeds": self.speeds, "mirror": self.mirror, "thumb": THUMB_SIDE,
+             "spacing": SECONDS_BETWEEN_FRAMES, "ncc": MIN_FRAME_NCC, "coverage": MIN_COVERAGE,
+             "matched": MIN_MATCHED_FRAMES}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+    def _stored(self, kind: str, rel_a: str, rel_b: str, extra: str = ""):
+        """``(key, value)`` from the on-disk store (value None when absent)."""
+        if self.store is None:
+            return None, None
+        key = self.store.key(self.root / rel_a, self.root / rel_b, f"{kind}\0{extra}")
+        return key, self.store.get(key)
+
     def match_masks(self, rel_a, rel_b, duration_a=None, duration_b=None) -> Optional[tuple]:
         """``frame_match_masks`` of the pair, mapped onto each video's own grid (cached)."""
         key = (rel_a, rel_b)
         if key not in self._masks:
-            step = pair_spacing(duration_a, duration_b)
-            a, b = self.get(rel_a, step), self.get(rel_b, step)
-            oa, ob = self.own_track(rel_a, duration_a), self.own_track(rel_b, duration_b)
-            if a is None or b is None or oa is None or ob is None:
-                self._masks[key] = None
-            else:
-                in_b, in_a = frame_match_masks(a, b, mirror=self.mirror)
-                self._masks[key] = (_regrid(in_b, a.pts_seconds, oa.pts_seconds),
-                                    _regrid(in_a, b.pts_seconds, ob.pts_seconds))
+            skey, hit = self._stored("masks", rel_a, rel_b, f"{duration_a}\0{duration_b}")
+            if hit is not None:
+                self._masks[key] = (None if hit["masks"] is None else
+                                    tuple(np.asarray(m, bool) for m in hit["masks"]))
+                return self._masks[key]
+            self._masks[key] = self._compute_masks(rel_a, rel_b, duration_a, duration_b)
+            if skey is not None:
+                m = self._masks[key]
+                self.store.put(skey, {"masks": None if m is None else [x.tolist() for x in m]})
         return self._masks[key]
+
+    def _compute_masks(self, rel_a, rel_b, duration_a, duration_b) -> Optional[tuple]:
+        step = pair_spacing(duration_a, duration_b)
+        a, b = self.get(rel_a, step), self.get(rel_b, step)
+        oa, ob = self.own_track(rel_a, duration_a), self.own_track(rel_b, duration_b)
+        if a is None or b is None or oa is None or ob is None:
+            return None
+        in_b, in_a = frame_match_masks(a, b, mirror=self.mirror)
+        return (_regrid(in_b, a.pts_seconds, oa.pts_seconds),
+                _regrid(in_a, b.pts_seconds, ob.pts_seconds))
 
     def set_weights(self, weights: dict) -> None:
         """Use these per-video IDF weights (on each video's own grid) from now on."""
@@ -460,7 +495,16 @@ class TrackCache:
         wa, wb = self.weights.get(rel_a), self.weights.get(rel_b)
         key = (rel_a, rel_b, _digest(wa), _digest(wb))
         if key not in self._pairs:
+            import hashlib
+
+            extra = hashlib.sha256(repr((duration_a, duration_b, key[2], key[3])).encode()).hexdigest()
+            skey, hit = self._stored("pair", rel_a, rel_b, extra)
+            if hit is not None:
+                self._pairs[key] = _evidence_from_dict(hit)
+                return self._pairs[key]
             self._pairs[key] = self._verify(rel_a, rel_b, duration_a, duration_b, wa, wb)
+            if skey is not None:
+                self.store.put(skey, asdict(self._pairs[key]))
         return self._pairs[key]
 
     def _verify(self, rel_a, rel_b, duration_a, duration_b, wa, wb) -> PairEvidence:
@@ -474,6 +518,15 @@ class TrackCache:
             wb = _regrid(wb, self.own_track(rel_b, duration_b).pts_seconds, b.pts_seconds)
         return verify_pair(a, b, weights_a=wa, weights_b=wb, speeds=self.speeds, mirror=self.mirror,
                            names=(Path(rel_a).name, Path(rel_b).name))
+
+
+def _evidence_from_dict(d: dict) -> PairEvidence:
+    """Inverse of ``dataclasses.asdict`` for ``PairEvidence`` (JSON turned tuples into lists)."""
+    d = dict(d)
+    for k in ("a_span_seconds", "b_span_seconds", "zooms"):
+        d[k] = tuple(d[k])
+    d["aligned"] = [tuple(x) for x in d.get("aligned", [])]
+    return PairEvidence(**d)
 
 
 def _digest(w) -> Optional[bytes]:
