@@ -80,8 +80,10 @@ assert "missile" in [name for name, _ in top5], top5
 # classes. Classes are too coarse for us: two different rockets are both
 # "missile". So `EncoderCNN` keeps the head aside and returns the 1280
 # pooled features *before* it, L2-normalised: similar pictures give vectors
-# with a cosine similarity near 1. (By default each frame is also averaged
-# with its mirror image, so a horizontally flipped copy encodes the same.)
+# with a cosine similarity near 1. (`EncoderCNN(flip_invariant=True)` also
+# averages each frame with its mirror image, so a horizontally flipped copy
+# encodes the same; it is off by default because pooled ImageNet features are
+# already nearly mirror-invariant and notebook 03's frame check tries the mirror.)
 
 # %%
 print("classifier kept aside:", encoder.head)

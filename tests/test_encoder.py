@@ -45,11 +45,14 @@ def test_classifier_removed_features_are_normalised(encoder):
 
 def test_flip_invariance(encoder):
     img = torch.from_numpy(data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None]
-    a, b = encoder(img), encoder(torch.flip(img, dims=[3]))
+    mirrored = EncoderCNN(device="cpu", flip_invariant=True)
+    a, b = mirrored(img), mirrored(torch.flip(img, dims=[3]))
     assert torch.allclose(a, b, atol=1e-4)
-    plain = EncoderCNN(device="cpu", flip_invariant=False)
-    c, d = plain(img), plain(torch.flip(img, dims=[3]))
-    assert (c * d).sum() < 0.999  # without the mirror average the features differ
+    assert not encoder.flip_invariant  # the default (see Config.flip_invariant)
+    c, d = encoder(img), encoder(torch.flip(img, dims=[3]))
+    # without the mirror average the features differ, but stay close (the stated
+    # reason the average is off by default)
+    assert 0.85 < float((c * d).sum()) < 0.999
 
 
 def test_imagenet_categories():

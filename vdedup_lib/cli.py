@@ -41,8 +41,9 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-samples", type=int, default=d.min_samples, help="DBSCAN min_samples")
     p.add_argument("--model", default=d.model, help="efficientnet_lite0 | resnet18 | resnet50")
     p.add_argument("--weights", type=Path, default=None, help="weights file for --model")
-    p.add_argument("--no-flip-invariance", action="store_true",
-                   help="do not average each frame with its mirror image (2x faster CNN)")
+    p.add_argument("--flip-invariance", action="store_true",
+                   help="average each frame's features with its mirror image's (2x CNN time; "
+                        "off by default: verification tries the mirror)")
     p.add_argument("--device", default=d.device, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--num-workers", type=int, default=d.num_workers,
                    help="DataLoader decoding processes (default: one per core beyond the first)")
@@ -181,7 +182,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   max_frames_per_video=args.max_frames,
                   min_frames_per_video=min(args.min_frames, args.max_frames),
                   model=args.model, weights=args.weights,
-                  flip_invariant=not args.no_flip_invariance, device=args.device,
+                  flip_invariant=args.flip_invariance, device=args.device,
                   num_workers=args.num_workers, min_samples=args.min_samples,
                   precision=args.precision, keyframe_sampling=not args.exact_sampling,
                   use_cache=not args.no_cache, cache_dir=args.cache_dir, grouping=args.grouping)

@@ -143,7 +143,7 @@ class EncoderCNN(nn.Module):
     """
 
     def __init__(self, model: str = "efficientnet_lite0", *, weights: Optional[Path] = None,
-                 device: str = "auto", flip_invariant: bool = True, grayscale: bool = True,
+                 device: str = "auto", flip_invariant: bool = False, grayscale: bool = True,
                  precision: str = "fp32"):
         super().__init__()
         net, mean, std, dim = build_backbone(model, weights)
