@@ -157,12 +157,22 @@ def run_vdedup(work: Path, truth: dict):
     s = evaluate_report(report, truth)
     row = {p: i for i, p in enumerate(emb.paths)}
     ap = average_precision(emb.paths, truth, lambda a, b: 1.0 - dups.pair_distance(row[a], row[b]))
+    from vdedup_lib.evaluation import choose_epsilon, sweep_epsilon
+
+    eps_grid = [round(0.06 + 0.02 * k, 2) for k in range(23)]  # 0.06 .. 0.50
+    sweep = sweep_epsilon(emb, truth, eps_grid, tracks=tracks)
     removals = sum(len(g["remove"]) for g in report["groups"])
     wrong = [(g["keep"], r) for g in report["groups"] for r in g["remove"]
              if truth.get(g["keep"]) != truth.get(r)]
     infos = {v["relpath"]: v for v in emb.videos}
+    best = max(r["f1"] for r in sweep if r["wrong_deletions"] == 0) if sweep else 0.0
+    run = [r["epsilon"] for r in sweep if r["f1"] >= best - 1e-9 and r["wrong_deletions"] == 0]
+    sweep_note = (f"vdedup epsilon sweep (0.06-0.50): best F1 {best:.3f} with no wrong deletion at "
+                  f"epsilon {', '.join(f'{e:.2f}' for e in run)}; rule (evaluation.choose_epsilon) "
+                  f"picks {choose_epsilon(sweep):.2f}; F1 by epsilon: "
+                  + " ".join(f"{r['epsilon']:.2f}:{r['f1']:.3f}/{r['wrong_deletions']}" for r in sweep))
     return {"groups": groups, "scores": s, "ap": ap, "removals": removals, "seconds": seconds,
-            "infos": infos, "paths": emb.paths,
+            "infos": infos, "paths": emb.paths, "sweep_note": sweep_note,
             "note": "vdedup wrong deletions (kept <- removed): "
                     + ("; ".join(f"{k} <- {r}" for k, r in wrong) or "none")}
 
@@ -312,6 +322,7 @@ def main(argv=None) -> int:
         for m in names:
             if "note" in res[m]:
                 print(res[m]["note"])
+        print(res["vdedup"]["sweep_note"])
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -90,6 +90,9 @@ class VideoInfo:
     sampling: str = "exact"
     #: Frames the decoder produced to get the samples (the cost of sampling).
     frames_decoded: int = 0
+    #: Presentation time of the stream's start, seconds (``pts_seconds`` are
+    #: absolute; subtract this for a player's clock, which starts at 0:00).
+    start_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -450,6 +453,7 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = 1.0,
         elif container.duration is not None:
             duration = container.duration / 1_000_000
         start = float(stream.start_time * tb) if (stream.start_time is not None and tb) else 0.0
+        info.start_seconds = start
         info.duration_seconds = duration
         rate = stream.average_rate or stream.guessed_rate
         info.fps = float(rate) if rate else None

@@ -100,18 +100,19 @@ def evaluate_report(report: dict, truth: dict) -> PairScores:
 
 
 def sweep_epsilon(emb, truth: dict, epsilons: Sequence[float], *, min_samples: int = 1,
-                  verify_frames: bool = True) -> list:
+                  verify_frames: bool = True, tracks=None) -> list:
     """Group ``emb`` at each epsilon and score it: list of dicts, one per epsilon.
 
     With ``verify_frames`` (the scan's default) grouping is
     ``verify.find_verified_duplicates``; without, plain DBSCAN on the pooled
-    embeddings with no frame check at all."""
+    embeddings with no frame check at all.  ``tracks`` (a ``verify.TrackCache``
+    of ``emb.root``) reuses frames already decoded for verification."""
     from .clustering import find_duplicates
     from .config import Config
     from .report import build_report
     from .verify import TrackCache, find_verified_duplicates
 
-    tracks = TrackCache(emb.root)
+    tracks = tracks if tracks is not None else TrackCache(emb.root)
     rows = []
     for eps in epsilons:
         config = Config(epsilon=float(eps), min_samples=min_samples, verify_frames=verify_frames)

@@ -109,7 +109,7 @@ class FrameTrack:
     thumbs: np.ndarray
     #: Same, horizontally mirrored.
     thumbs_mirrored: np.ndarray
-    #: Presentation time of each frame, seconds ``[T]``.
+    #: Time of each frame from the start of the video (a player's clock), seconds ``[T]``.
     pts_seconds: np.ndarray
     #: Bool ``[T]``: False for low-information frames (never matched).
     informative: np.ndarray
@@ -211,7 +211,8 @@ def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
     flat = _normalise(z.reshape(len(zooms), len(gray), -1))
     mirrored = _normalise(z[..., ::-1].reshape(len(zooms), len(gray), -1))
     return FrameTrack(str(path), flat.astype(np.float32), mirrored.astype(np.float32),
-                      s.pts_seconds.numpy(), informative, seconds_between_frames, tuple(zooms))
+                      s.pts_seconds.numpy() - s.info.start_seconds, informative,
+                      seconds_between_frames, tuple(zooms))
 
 
 def _configs(a: FrameTrack, b: FrameTrack, *, mirror: bool, max_zoom_index: Optional[int] = None):
@@ -772,7 +773,7 @@ def _frames_for_display(path: Path, root: Path, height: int):
     frames = s.frames.permute(0, 2, 3, 1).numpy()
     imgs = [cv2.resize(np.ascontiguousarray(f), (tw, height), interpolation=cv2.INTER_AREA)
             for f in frames]
-    return imgs, s.pts_seconds.numpy()
+    return imgs, s.pts_seconds.numpy() - s.info.start_seconds
 
 
 def _nearest(side, t: float):
