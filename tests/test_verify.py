@@ -32,6 +32,7 @@ def clips(tmp_path_factory):
     write_video(d / "mirror_crop.mp4", [np.ascontiguousarray(f[10:-10, 13:-13, :][:, ::-1])
                                         for f in src], fps=FPS)
     write_video(d / "other.mp4", frames(3, 100), fps=FPS)
+    write_video(d / "turned_cw.mp4", [np.ascontiguousarray(np.rot90(f, -1)) for f in src], fps=FPS)
     black = [np.zeros_like(src[0])] * 40
     write_video(d / "black_then_a.mp4", black + frames(1, 12), fps=FPS)
     write_video(d / "black_then_b.mp4", black + frames(2, 12), fps=FPS)
@@ -194,3 +195,13 @@ def test_sparse_verified_grouping_equals_dense_on_the_sample_set(sample_scan):
 
     assert sp.issparse(find_verified_duplicates(emb, epsilon=cfg.epsilon, tracks=tracks,
                                                 method="graph").distance)
+
+
+def test_copy_turned_90_degrees_in_its_pixels_verifies(clips):
+    """A copy rotated in its pixels (not by metadata) is found with the turned thumbnails;
+    a different video turned the same way is not."""
+    src, turned = track(clips, "src.mp4"), track(clips, "turned_cw.mp4")
+    ev = verify_pair(src, turned)
+    assert ev.verified and ev.rotation_degrees == 90, ev.reason
+    assert "turned 90" in ev.summary and abs(ev.offset_seconds) < 0.2
+    assert not verify_pair(track(clips, "other.mp4"), turned).verified

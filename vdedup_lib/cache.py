@@ -30,7 +30,7 @@ from typing import Optional
 import numpy as np
 
 #: Bump when the sampler or the entry layout changes what an entry means.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 def default_cache_dir() -> Path:

@@ -69,13 +69,18 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
             m = {"path": paths[i], "similarity_to_keep": round(s, 6),
                  "distance_to_keep": round(min(dist, 2.0), 6),
                  "keep_reason": keep_reason(infos[k], infos[i])}
-            if dist > dups.epsilon + 1e-9:
-                m["review_reason"] = (f"joined the group through other members; its own distance "
-                                      f"to the kept file is {dist:.3f} > epsilon {dups.epsilon}")
+            ev = None
             if tracks is not None:
                 ev = tracks.verify(paths[k], paths[i], infos[k].get("duration_seconds"),
                                    infos[i].get("duration_seconds"))
                 m["verification"] = ev.to_dict()
+                if ev.verified:  # direct evidence against the kept file, candidate pair or not
+                    dist = min(dist, 1.0 - s, 1.0 - ev.frame_similarity)
+                    m["distance_to_keep"] = round(min(dist, 2.0), 6)
+            if dist > dups.epsilon + 1e-9:
+                m["review_reason"] = (f"joined the group through other members; its own distance "
+                                      f"to the kept file is {dist:.3f} > epsilon {dups.epsilon}")
+            if ev is not None:
                 if "review_reason" in m:
                     pass
                 elif not ev.verified:

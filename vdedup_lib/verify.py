@@ -95,6 +95,13 @@ CANDIDATE_FACTOR = 2.0
 MAX_NEIGHBOURS = 16
 #: Distance given to a pair the frames reject: beyond any epsilon (< 2).
 REJECTED_DISTANCE = 2.0
+#: A pair with no frame evidence (outside the candidate radius, or left out
+#: by the MAX_NEIGHBOURS cap) gets ``NO_EVIDENCE_DISTANCE + d_pooled / 2``:
+#: never a neighbour for epsilon < 1, ranked after every confirmed pair and
+#: before the rejected ones, in pooled order.  Without it, a capped pair of
+#: look-alikes (pooled distance 0.06, measured on benchmarks/accuracy.py's
+#: two synthetic shapes families of 17 files each) joined two groups.
+NO_EVIDENCE_DISTANCE = 1.0
 #: Matched frame pairs kept per verified pair for display (aligned strip).
 ALIGNED_SHOWN = 8
 
@@ -117,6 +124,9 @@ class FrameTrack:
     seconds_between_frames: float
     #: The centre zoom of each row of ``thumbs``.
     zooms: tuple = ZOOMS
+    #: float32 ``[2, T, THUMB_SIDE**2]``: the unzoomed thumbnails turned 90 degrees
+    #: counter-clockwise and clockwise (a copy rotated in its pixels), or None.
+    thumbs_rotated: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -155,6 +165,8 @@ class PairEvidence:
     aligned: list = field(default_factory=list)
     #: "b is 0:01.3-0:04.0 of a"-style sentence (empty when nothing matched).
     summary: str = ""
+    #: ``b``'s frames matched once turned this many degrees counter-clockwise (0, 90, 270).
+    rotation_degrees: int = 0
 
     def to_dict(self) -> dict:
         """JSON-friendly dict (rounded numbers)."""
@@ -210,13 +222,18 @@ def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
     informative = s.informative.numpy().astype(bool)
     flat = _normalise(z.reshape(len(zooms), len(gray), -1))
     mirrored = _normalise(z[..., ::-1].reshape(len(zooms), len(gray), -1))
+    # frames are squeezed to a square before the thumbnails, so a copy turned by
+    # 90 degrees in its pixels gives the original's thumbnails turned by 90 degrees
+    rotated = np.stack([np.rot90(z[0], k, axes=(1, 2)) for k in (1, 3)])
+    rotated = _normalise(rotated.reshape(2, len(gray), -1))
     return FrameTrack(str(path), flat.astype(np.float32), mirrored.astype(np.float32),
                       s.pts_seconds.numpy() - s.info.start_seconds, informative,
-                      seconds_between_frames, tuple(zooms))
+                      seconds_between_frames, tuple(zooms), rotated.astype(np.float32))
 
 
 def _configs(a: FrameTrack, b: FrameTrack, *, mirror: bool, max_zoom_index: Optional[int] = None):
-    """(zoom index a, zoom index b, mirrored) tried: zoom one side only."""
+    """(zoom index a, zoom index b, mirrored, rotation) tried: zoom one side only;
+    ``b`` turned by 90 degrees either way (rotation 90 / 270) at zoom 1 only."""
     za_n = len(a.zooms) if max_zoom_index is None else min(len(a.zooms), max_zoom_index)
     zb_n = len(b.zooms) if max_zoom_index is None else min(len(b.zooms), max_zoom_index)
     out = []
@@ -224,14 +241,18 @@ def _configs(a: FrameTrack, b: FrameTrack, *, mirror: bool, max_zoom_index: Opti
         for zb in range(zb_n):
             if za and zb:
                 continue
-            out.append((za, zb, False))
+            out.append((za, zb, False, 0))
             if mirror:
-                out.append((za, zb, True))
+                out.append((za, zb, True, 0))
+    if b.thumbs_rotated is not None:
+        out += [(0, 0, False, 90), (0, 0, False, 270)]
     return out
 
 
 def _similarity(a: FrameTrack, b: FrameTrack, cfg) -> np.ndarray:
-    za, zb, mirrored = cfg
+    za, zb, mirrored, rotation = cfg
+    if rotation:
+        return a.thumbs[za] @ b.thumbs_rotated[0 if rotation == 90 else 1].T
     bt = b.thumbs_mirrored if mirrored else b.thumbs
     return a.thumbs[za] @ bt[zb].T
 
@@ -348,7 +369,7 @@ def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray]
     if best is None:
         return _fail(f"fewer than {MIN_MATCHED_FRAMES} frames match on any alignment "
                      f"(frame NCC >= {MIN_FRAME_NCC})")
-    _, cov, n, mean_ncc, (za, zb, mirrored), r, hi, jj, ncc = best
+    _, cov, n, mean_ncc, (za, zb, mirrored, rotation), r, hi, jj, ncc = best
     i_a, i_b = (hi, jj) if a_short else (jj, hi)
     ta, tb = a.pts_seconds[i_a], b.pts_seconds[i_b]
     speed = r if a_short else 1.0 / r
@@ -370,6 +391,8 @@ def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray]
         summary += f" at {speed:.2f}x speed"
     if mirrored:
         summary += ", mirrored"
+    if rotation:
+        summary += f", turned {rotation} degrees"
     if za or zb:
         summary += f", zoom {_zoom_label(a, za)}/{_zoom_label(b, zb)}"
     if verified:
@@ -384,7 +407,7 @@ def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray]
                         (float(a.zooms[za]), float(b.zooms[zb])), bool(verified), reason,
                         speed=float(speed), coverage_unweighted=float(cov_plain),
                         a_coverage=float(a_cov), b_coverage=float(b_cov), matched_frames=int(n),
-                        aligned=aligned, summary=summary)
+                        aligned=aligned, summary=summary, rotation_degrees=int(rotation))
 
 
 def _zoom_label(track: FrameTrack, z: int) -> str:
@@ -618,8 +641,9 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
       embeddings are that close;
     * rejected pair:   ``REJECTED_DISTANCE`` (2.0, beyond any epsilon): the
       frames say they are different videos;
-    * undecided (not a candidate, or one video could not be decoded): the
-      pooled distance ``d_pooled``.
+    * no evidence (not a candidate: outside the radius or over the cap):
+      ``NO_EVIDENCE_DISTANCE + d_pooled / 2``, never a neighbour (epsilon < 1);
+    * one video could not be decoded for the check: the pooled distance.
 
     ``method`` ("auto" = ``clustering.choose_method(N)``): "dense" builds
     ``[N, N]`` matrices (``candidate_pairs``); "graph" finds the candidates
@@ -686,7 +710,7 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
         vals = np.maximum(np.array(list(fused_pairs.values()) * 2, dtype=np.float64), DISTANCE_FLOOR)
         fused = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
     else:
-        fused = dist.copy()
+        fused = NO_EVIDENCE_DISTANCE + dist / 2
         for (i, j), d in fused_pairs.items():
             fused[i, j] = fused[j, i] = d
         np.fill_diagonal(fused, 0.0)
