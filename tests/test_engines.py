@@ -9,7 +9,7 @@ the Ray embeddings differ from the local ones by at most 1.8e-7 (frame
 features 2.9e-7; min cosine 0.9999999): both engines sample the same pixels and
 run the same CNN, only the frames' batch composition differs.  The tests allow
 ``ATOL = 1e-5``, 50x the measured difference and far below any similarity that
-changes a group (epsilon is 0.21).
+changes a group (the default epsilon is 0.25).
 """
 from __future__ import annotations
 

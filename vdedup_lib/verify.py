@@ -93,15 +93,15 @@ FRAME_TOLERANCE = 1
 CANDIDATE_FACTOR = 2.0
 #: At most this many nearest candidates per video (bounds the frame work).
 MAX_NEIGHBOURS = 16
-#: Distance given to a pair the frames reject: beyond any epsilon (< 2).
-REJECTED_DISTANCE = 2.0
-#: A pair with no frame evidence (outside the candidate radius, or left out
-#: by the MAX_NEIGHBOURS cap) gets ``NO_EVIDENCE_DISTANCE + d_pooled / 2``:
-#: never a neighbour for epsilon < 1, ranked after every confirmed pair and
-#: before the rejected ones, in pooled order.  Without it, a capped pair of
-#: look-alikes (pooled distance 0.06, measured on benchmarks/accuracy.py's
-#: two synthetic shapes families of 17 files each) joined two groups.
-NO_EVIDENCE_DISTANCE = 1.0
+#: A pair that is not confirmed, whether the frames reject it or it was never
+#: compared (outside the candidate radius, or left out by the MAX_NEIGHBOURS
+#: cap), gets ``UNCONFIRMED_DISTANCE + d_pooled / 2``: never a neighbour for
+#: epsilon < 1, and ranked after every confirmed pair, in pooled order (the
+#: verifier has misses too: picture-in-picture copies).  Giving unchecked
+#: pairs their pooled distance instead let a capped pair of look-alikes
+#: (pooled distance 0.06; benchmarks/accuracy.py's two synthetic shapes
+#: families of 17 files each) join two groups.
+UNCONFIRMED_DISTANCE = 1.0
 #: Matched frame pairs kept per verified pair for display (aligned strip).
 ALIGNED_SHOWN = 8
 
@@ -585,7 +585,7 @@ class VerifiedDistances:
 
     #: ``[N, N]`` fused distance DBSCAN cuts with ``epsilon`` (see
     #: ``verified_distances``); a scipy CSR holding only the candidate pairs
-    #: (rejected ones at ``REJECTED_DISTANCE``) when ``method == "graph"``.
+    #: (rejected ones at ``UNCONFIRMED_DISTANCE + d_pooled / 2``) when ``method == "graph"``.
     distance: object
     #: ``[N, N]`` pooled-embedding cosine similarity (CSR of the candidate pairs for "graph").
     similarity: object
@@ -639,10 +639,9 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
       verified pair is a neighbour (matched frames have NCC >= 0.7), at
       0.1 only those whose frames correlate at 0.9 or whose pooled
       embeddings are that close;
-    * rejected pair:   ``REJECTED_DISTANCE`` (2.0, beyond any epsilon): the
-      frames say they are different videos;
-    * no evidence (not a candidate: outside the radius or over the cap):
-      ``NO_EVIDENCE_DISTANCE + d_pooled / 2``, never a neighbour (epsilon < 1);
+    * rejected pair (the frames say they are different videos) and pair with
+      no evidence (not a candidate: outside the radius or over the cap):
+      ``UNCONFIRMED_DISTANCE + d_pooled / 2``, never a neighbour (epsilon < 1);
     * one video could not be decoded for the check: the pooled distance.
 
     ``method`` ("auto" = ``clustering.choose_method(N)``): "dense" builds
@@ -698,7 +697,7 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
         elif ev.reason.startswith("could not decode"):
             d = pooled[(i, j)]
         else:
-            d = REJECTED_DISTANCE
+            d = UNCONFIRMED_DISTANCE + pooled[(i, j)] / 2
         fused_pairs[(i, j)] = d
     if method == "graph":
         import scipy.sparse as sp
@@ -710,7 +709,7 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
         vals = np.maximum(np.array(list(fused_pairs.values()) * 2, dtype=np.float64), DISTANCE_FLOOR)
         fused = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
     else:
-        fused = NO_EVIDENCE_DISTANCE + dist / 2
+        fused = UNCONFIRMED_DISTANCE + dist / 2
         for (i, j), d in fused_pairs.items():
             fused[i, j] = fused[j, i] = d
         np.fill_diagonal(fused, 0.0)
