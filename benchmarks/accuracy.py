@@ -191,16 +191,23 @@ def run_meanpool(work: Path, truth: dict, infos: dict):
 
     groups = group_at(DEFAULT_EPSILON)
     seconds = time.perf_counter() - t0
-    sim = pooled @ pooled.T
+    return baseline_result(paths, truth, infos, pooled @ pooled.T, groups, seconds, group_at,
+                           np.round(np.arange(0.01, 0.605, 0.01), 3),
+                           "mean-pool best-F1 epsilon on this set (oracle)",
+                           f"(default epsilon {DEFAULT_EPSILON})")
+
+
+def baseline_result(paths, truth, infos, sim, groups, seconds, group_at, values, what, rule) -> dict:
+    """Scores of a baseline's ``groups``: AP over ``sim``, removals by the keep rule,
+    and its best-F1 setting among ``values`` (an oracle choice, printed for fairness)."""
     idx = {p: i for i, p in enumerate(paths)}
     ap = average_precision(paths, truth, lambda a, b: float(sim[idx[a], idx[b]]))
     rem = removals_by_keep_rule(groups, infos)
     s = score_groups(groups, truth, rem)
-    best = best_threshold(paths, truth, sim, np.round(np.arange(0.01, 0.605, 0.01), 3), group_at)
+    best = best_threshold(paths, truth, sim, values, group_at)
     return {"groups": groups, "scores": s, "ap": ap, "removals": len(rem), "seconds": seconds,
-            "note": f"mean-pool best-F1 epsilon on this set (oracle): {best[0]:.2f} -> "
-                    f"P {best[1].precision:.3f} R {best[1].recall:.3f} F1 {best[1].f1:.3f} "
-                    f"(default epsilon {DEFAULT_EPSILON})"}
+            "note": f"{what}: {best[0]:.2f} -> P {best[1].precision:.3f} R {best[1].recall:.3f} "
+                    f"F1 {best[1].f1:.3f} {rule}"}
 
 
 def phash_frames(path: Path) -> np.ndarray:
@@ -239,15 +246,10 @@ def run_phash(work: Path, truth: dict, paths: list, infos: dict):
 
     groups = group_at(PHASH_THRESHOLD)
     seconds = time.perf_counter() - t0
-    idx = {p: i for i, p in enumerate(paths)}
-    ap = average_precision(paths, truth, lambda a, b: float(sim[idx[a], idx[b]]))
-    rem = removals_by_keep_rule(groups, infos)
-    s = score_groups(groups, truth, rem)
-    best = best_threshold(paths, truth, sim, np.round(np.arange(0.05, 1.0001, 0.05), 2), group_at)
-    return {"groups": groups, "scores": s, "ap": ap, "removals": len(rem), "seconds": seconds,
-            "note": f"pHash best-F1 threshold on this set (oracle, h={PHASH_H}): {best[0]:.2f} -> "
-                    f"P {best[1].precision:.3f} R {best[1].recall:.3f} F1 {best[1].f1:.3f} "
-                    f"(rule: {PHASH_THRESHOLD})"}
+    return baseline_result(paths, truth, infos, sim, groups, seconds, group_at,
+                           np.round(np.arange(0.05, 1.0001, 0.05), 2),
+                           f"pHash best-F1 threshold on this set (oracle, h={PHASH_H})",
+                           f"(rule: {PHASH_THRESHOLD})")
 
 
 # --------------------------------------------------------------------------

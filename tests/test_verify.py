@@ -166,7 +166,8 @@ def test_verified_distances_end_to_end(clips):
         assert key in vd.evidence and vd.evidence[key].verified, (copy, vd.evidence.get(key))
     dups = verify.find_verified_duplicates(emb, epsilon=0.21, tracks=tracks)
     grouped = [{paths[i] for i in g} for g in dups.groups]
-    assert {"src.mp4", "middle40.mkv", "mirror_crop.mp4", "fast2x.mp4"} in grouped, grouped
+    # every copy, the one turned 90 degrees in its pixels included
+    assert {"src.mp4", "middle40.mkv", "mirror_crop.mp4", "fast2x.mp4", "turned_cw.mp4"} in grouped, grouped
     assert not any("other.mp4" in g for g in grouped)
     with pytest.raises(ValueError, match="candidate_factor must be >= 1"):
         verify.verified_distances(emb, tracks, epsilon=0.21, candidate_factor=0.5)

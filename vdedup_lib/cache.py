@@ -22,7 +22,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -192,17 +191,10 @@ class EmbeddingCache:
         buf = io.BytesIO()
         np.savez(buf, **arrays, meta=np.frombuffer(meta_bytes, dtype=np.uint8),
                  checksum=np.array(_digest(arrays, meta_bytes)))
+        from .report import atomic_write_bytes
+
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(buf.getbuffer())
-                os.replace(tmp, entry)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            atomic_write_bytes(entry, buf.getvalue(), durable=False)
         except OSError:
             self.stats.write_errors += 1
             return False

@@ -133,24 +133,33 @@ def fsync_dir(path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to ``path`` so that a crash leaves the old or the new file,
-    never half of one: a temporary file beside it, fsync, rename, fsync the folder."""
+def atomic_write_bytes(path, data: bytes, *, durable: bool = True) -> Path:
+    """Write ``data`` to ``path`` so that a crash leaves the old or the new file,
+    never half of one: a temporary file beside it, rename.  With ``durable``
+    the file and the folder are also fsynced (reports, manifests); a cache
+    entry skips that, its checksum catches a torn write."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """``atomic_write_bytes`` of UTF-8 text, durable."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def write_report(report: dict, path) -> Path:
