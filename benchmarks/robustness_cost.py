@@ -1,6 +1,6 @@
 """Cost of each robustness step of the frame verifier on the sample set (not a test).
 
-    python benchmarks/robustness_cost.py [VIDEOS_DIR] [TRUTH_CSV] [--epsilon 0.21]
+    python benchmarks/robustness_cost.py [VIDEOS_DIR] [TRUTH_CSV] [--epsilon EPS]
 
 Encodes the folder once, then runs ``verify.verified_distances`` + the report
 with the steps switched on one after another (cumulative), on frame tracks
@@ -15,23 +15,27 @@ import time
 from pathlib import Path
 
 from vdedup_lib import verify
-from vdedup_lib.config import Config
+from vdedup_lib.config import DEFAULT_EPSILON, Config
 from vdedup_lib.encoder import encode_videos
 from vdedup_lib.evaluation import evaluate_report, read_truth
 from vdedup_lib.report import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: (label, candidate_factor, speeds, mirror, zooms, use_idf), cumulative.
+#: (label, candidate_factor, speeds, mirror, zooms, use_idf, rotate), cumulative.
 STEPS = [
-    ("baseline: radius 1x eps, speed 1, zoom 1, no mirror, no IDF", 1.0, (1.0,), False, (1.0,), False),
-    ("+ candidate radius 2x eps", verify.CANDIDATE_FACTOR, (1.0,), False, (1.0,), False),
-    ("+ mirror", verify.CANDIDATE_FACTOR, (1.0,), True, (1.0,), False),
-    ("+ zooms 0.9, 0.8", verify.CANDIDATE_FACTOR, (1.0,), True, verify.ZOOMS, False),
-    ("+ speed search 0.5-2x (17)", verify.CANDIDATE_FACTOR, verify.SPEEDS, True, verify.ZOOMS, False),
-    ("+ IDF weights (= default)", verify.CANDIDATE_FACTOR, verify.SPEEDS, True, verify.ZOOMS, True),
+    ("baseline: radius 1x eps, speed 1, zoom 1, no mirror, no IDF", 1.0, (1.0,), False, (1.0,), False,
+     False),
+    ("+ candidate radius 2x eps", verify.CANDIDATE_FACTOR, (1.0,), False, (1.0,), False, False),
+    ("+ mirror", verify.CANDIDATE_FACTOR, (1.0,), True, (1.0,), False, False),
+    ("+ zooms 0.9, 0.8", verify.CANDIDATE_FACTOR, (1.0,), True, verify.ZOOMS, False, False),
+    ("+ speed search 0.5-2x (17)", verify.CANDIDATE_FACTOR, verify.SPEEDS, True, verify.ZOOMS, False,
+     False),
+    ("+ IDF weights", verify.CANDIDATE_FACTOR, verify.SPEEDS, True, verify.ZOOMS, True, False),
+    ("+ turned 90/270 degrees (= default)", verify.CANDIDATE_FACTOR, verify.SPEEDS, True, verify.ZOOMS,
+     True, True),
     ("+ PiP zoom 0.55 (not default)", verify.CANDIDATE_FACTOR, verify.SPEEDS, True,
-     verify.ZOOMS + (verify.PIP_ZOOM,), True),
+     verify.ZOOMS + (verify.PIP_ZOOM,), True, True),
 ]
 
 
@@ -39,7 +43,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("videos_dir", nargs="?", type=Path, default=ROOT / "data/sample_videos")
     ap.add_argument("truth", nargs="?", type=Path, default=None)
-    ap.add_argument("--epsilon", type=float, default=0.21)
+    ap.add_argument("--epsilon", type=float, default=DEFAULT_EPSILON)
     ap.add_argument("--repeats", type=int, default=3, help="time each step this often, keep the fastest")
     args = ap.parse_args()
     truth = read_truth(args.truth or args.videos_dir / "truth.csv")
@@ -52,7 +56,7 @@ def main() -> None:
     first = None
     print(f"{'step':62s} {'pairs':>5s} {'seconds':>8s} {'ms/pair':>8s} {'x base':>6s} "
           f"{'P':>5s} {'R':>5s} {'F1':>5s} {'wrong':>5s}")
-    for label, factor, speeds, mirror, zooms, use_idf in STEPS:
+    for label, factor, speeds, mirror, zooms, use_idf, rotate in STEPS:
         if zooms not in decoded:
             tracks = verify.TrackCache(emb.root, zooms=zooms)
             t = time.perf_counter()
@@ -63,7 +67,7 @@ def main() -> None:
         sec = float("inf")
         for _ in range(max(1, args.repeats)):  # fresh pair cache, same decoded tracks
             tracks = verify.TrackCache(emb.root, zooms=zooms, speeds=speeds, mirror=mirror,
-                                       use_idf=use_idf)
+                                       use_idf=use_idf, rotate=rotate)
             tracks._tracks = dict(decoded[zooms])
             t = time.perf_counter()
             dups = verify.find_verified_duplicates(emb, epsilon=args.epsilon, tracks=tracks,

@@ -231,7 +231,8 @@ def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
                       seconds_between_frames, tuple(zooms), rotated.astype(np.float32))
 
 
-def _configs(a: FrameTrack, b: FrameTrack, *, mirror: bool, max_zoom_index: Optional[int] = None):
+def _configs(a: FrameTrack, b: FrameTrack, *, mirror: bool, max_zoom_index: Optional[int] = None,
+             rotate: bool = True):
     """(zoom index a, zoom index b, mirrored, rotation) tried: zoom one side only;
     ``b`` turned by 90 degrees either way (rotation 90 / 270) at zoom 1 only."""
     za_n = len(a.zooms) if max_zoom_index is None else min(len(a.zooms), max_zoom_index)
@@ -244,7 +245,7 @@ def _configs(a: FrameTrack, b: FrameTrack, *, mirror: bool, max_zoom_index: Opti
             out.append((za, zb, False, 0))
             if mirror:
                 out.append((za, zb, True, 0))
-    if b.thumbs_rotated is not None:
+    if rotate and b.thumbs_rotated is not None:
         out += [(0, 0, False, 90), (0, 0, False, 270)]
     return out
 
@@ -257,14 +258,15 @@ def _similarity(a: FrameTrack, b: FrameTrack, cfg) -> np.ndarray:
     return a.thumbs[za] @ bt[zb].T
 
 
-def frame_match_masks(a: FrameTrack, b: FrameTrack, *, mirror: bool = True) -> tuple:
+def frame_match_masks(a: FrameTrack, b: FrameTrack, *, mirror: bool = True,
+                      rotate: bool = True) -> tuple:
     """``(in_b [Ta], in_a [Tb])``: which informative frames of ``a`` have a
     matching frame (NCC >= MIN_FRAME_NCC, any zoom/mirror) in ``b``, and vice
     versa.  The document frequencies of the IDF weights are sums of these."""
     valid = a.informative[:, None] & b.informative[None, :]
     in_b = np.zeros(len(a.pts_seconds), bool)
     in_a = np.zeros(len(b.pts_seconds), bool)
-    for cfg in _configs(a, b, mirror=mirror):
+    for cfg in _configs(a, b, mirror=mirror, rotate=rotate):
         m = (_similarity(a, b, cfg) >= MIN_FRAME_NCC) & valid
         in_b |= m.any(axis=1)
         in_a |= m.any(axis=0)
@@ -291,10 +293,11 @@ def _fmt_t(t: float) -> str:
 
 def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray] = None,
                 weights_b: Optional[np.ndarray] = None, speeds: Sequence[float] = SPEEDS,
-                mirror: bool = True, max_zoom_index: Optional[int] = None,
+                mirror: bool = True, rotate: bool = True, max_zoom_index: Optional[int] = None,
                 names: tuple = ("a", "b")) -> PairEvidence:
     """Compare two tracks frame by frame: best alignment ``t_b = speed * t_a + offset``
-    over ``speeds``, centre zooms and (with ``mirror``) a horizontal flip.
+    over ``speeds``, centre zooms, (with ``mirror``) a horizontal flip and (with
+    ``rotate``) ``b`` turned by 90 degrees either way.
 
     ``weights_a`` / ``weights_b`` are per-frame weights (IDF, see
     ``idf_weights``); None = uniform.  ``max_zoom_index`` limits the zooms
@@ -327,7 +330,7 @@ def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray]
     order = sorted(speeds, key=lambda r: abs(math.log(r)))
 
     cands = []
-    for cfg in _configs(a, b, mirror=mirror, max_zoom_index=max_zoom_index):
+    for cfg in _configs(a, b, mirror=mirror, max_zoom_index=max_zoom_index, rotate=rotate):
         s = _similarity(a, b, cfg)
         if not a_short:
             s = s.T
@@ -435,6 +438,7 @@ class TrackCache:
 
     def __init__(self, root, *, max_frames: int = MAX_FRAMES, zooms: Sequence[float] = ZOOMS,
                  speeds: Sequence[float] = SPEEDS, mirror: bool = True, use_idf: bool = True,
+                 rotate: bool = True,
                  store=None):
         """``store`` (a ``cache.PairCache`` made with ``store_fingerprint``) keeps
         match masks and pair results on disk between runs: a re-scan of an
@@ -446,6 +450,7 @@ class TrackCache:
         self.speeds = tuple(speeds)
         self.mirror = mirror
         self.use_idf = use_idf
+        self.rotate = rotate
         self._tracks: dict = {}
         self._pairs: dict = {}
         self._masks: dict = {}
@@ -473,7 +478,7 @@ class TrackCache:
         from .cache import CACHE_FORMAT
 
         d = {"format": CACHE_FORMAT, "max_frames": self.max_frames, "zooms": self.zooms,
-             "speeds": self.speeds, "mirror": self.mirror, "thumb": THUMB_SIDE,
+             "speeds": self.speeds, "mirror": self.mirror, "rotate": self.rotate, "thumb": THUMB_SIDE,
              "spacing": SECONDS_BETWEEN_FRAMES, "ncc": MIN_FRAME_NCC, "coverage": MIN_COVERAGE,
              "matched": MIN_MATCHED_FRAMES}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
@@ -506,7 +511,7 @@ class TrackCache:
         oa, ob = self.own_track(rel_a, duration_a), self.own_track(rel_b, duration_b)
         if a is None or b is None or oa is None or ob is None:
             return None
-        in_b, in_a = frame_match_masks(a, b, mirror=self.mirror)
+        in_b, in_a = frame_match_masks(a, b, mirror=self.mirror, rotate=self.rotate)
         return (_regrid(in_b, a.pts_seconds, oa.pts_seconds),
                 _regrid(in_a, b.pts_seconds, ob.pts_seconds))
 
@@ -541,6 +546,7 @@ class TrackCache:
         if wb is not None:
             wb = _regrid(wb, self.own_track(rel_b, duration_b).pts_seconds, b.pts_seconds)
         return verify_pair(a, b, weights_a=wa, weights_b=wb, speeds=self.speeds, mirror=self.mirror,
+                           rotate=self.rotate,
                            names=(Path(rel_a).name, Path(rel_b).name))
 
 
