@@ -131,3 +131,21 @@ def test_cli_no_cache_writes_nothing(folder, tmp_path):
     assert main(["scan", str(folder), "--cache", str(cache_dir), "--no-progress",
                  "--report", str(rep)]) == 0
     assert json.loads(rep.read_text())["cache"]["hits"] == 3
+
+
+def test_entries_are_filed_under_the_encoder_that_made_them(folder, tmp_path, encoder):
+    """An encoder passed in (here fp32, whatever the config says) keys its own entries:
+    a later scan with other encoder settings does not reuse them."""
+    from vdedup_lib.encoder import EncoderCNN
+
+    cache_dir = tmp_path / "cache"
+    fp32 = EncoderCNN(precision="fp32")
+    first = encode_videos(config=Config(videos_dir=folder, cache_dir=cache_dir), encoder=fp32)
+    assert first.cache_stats["written"] == 3
+    assert settings_fingerprint(Config(), fp32) != settings_fingerprint(
+        Config(), EncoderCNN(precision="bf16"))
+    again = encode_videos(config=Config(videos_dir=folder, cache_dir=cache_dir), encoder=fp32)
+    assert again.cache_stats["hits"] == 3
+    mirrored = encode_videos(config=Config(videos_dir=folder, cache_dir=cache_dir),
+                             encoder=EncoderCNN(flip_invariant=True))
+    assert mirrored.cache_stats["hits"] == 0

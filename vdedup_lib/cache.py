@@ -41,9 +41,15 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("vdedup", appauthor=False))
 
 
-def settings_fingerprint(config) -> str:
-    """SHA-256 of everything (besides the file) that decides an entry's content."""
+def settings_fingerprint(config, encoder=None) -> str:
+    """SHA-256 of everything (besides the file) that decides an entry's content.
+
+    ``encoder`` (an ``EncoderCNN`` given to ``encode_videos``) overrides the
+    config's encoder settings, so features are filed under the settings that
+    made them; ``precision="auto"`` is resolved first.
+    """
     from . import __version__
+    from .encoder import resolve_device, resolve_precision
 
     weights = None
     if config.weights is not None:
@@ -52,9 +58,13 @@ def settings_fingerprint(config) -> str:
             weights = [str(Path(config.weights).resolve()), st.st_size, st.st_mtime_ns]
         except OSError:
             weights = [str(config.weights)]
-    d = {"format": CACHE_FORMAT, "vdedup": __version__, "model": config.model, "weights": weights,
-         "grayscale": config.grayscale, "flip_invariant": config.flip_invariant,
-         "precision": config.precision, "video_resize": config.video_resize,
+    precision = getattr(encoder, "precision", None) or resolve_precision(
+        config.precision, resolve_device(config.device))
+    d = {"format": CACHE_FORMAT, "vdedup": __version__,
+         "model": getattr(encoder, "model_name", config.model), "weights": weights,
+         "grayscale": getattr(encoder, "grayscale", config.grayscale),
+         "flip_invariant": getattr(encoder, "flip_invariant", config.flip_invariant),
+         "precision": precision, "video_resize": config.video_resize,
          "seconds_between_frames": config.seconds_between_frames,
          "max_frames_per_video": config.max_frames_per_video,
          "min_frames_per_video": config.min_frames_per_video,
@@ -120,8 +130,8 @@ class EmbeddingCache:
         self.stats = CacheStats()
 
     @classmethod
-    def from_config(cls, config) -> "EmbeddingCache":
-        return cls(settings_fingerprint(config), config.cache_dir)
+    def from_config(cls, config, encoder=None) -> "EmbeddingCache":
+        return cls(settings_fingerprint(config, encoder), config.cache_dir)
 
     def entry_path(self, path) -> Path:
         """Where the entry for ``path`` (absolute) lives."""

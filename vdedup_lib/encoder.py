@@ -401,7 +401,7 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
     if dataset is None:
         dataset = VideosDataset.from_config(config)
     if cache is None and config.use_cache:
-        cache = EmbeddingCache.from_config(config)
+        cache = EmbeddingCache.from_config(config, encoder)
 
     n = len(dataset)
     results: list = [None] * n
