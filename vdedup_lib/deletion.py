@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .clustering import keep_reason
-from .report import atomic_write_text, fsync_dir
+from .report import atomic_write_text, fsync_dir, read_json
 
 #: Name of the trash folder created under the scanned root.  ``find_videos``
 #: never descends into a folder with this name (``dataset.EXCLUDED_DIR_NAMES``).
@@ -322,11 +322,7 @@ def load_plan(path: Union[str, os.PathLike], **kwargs) -> Plan:
     when the file is a report.
     """
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            d = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{str(path)!r} is not valid JSON: {e}") from e
+    d = read_json(path)
     if isinstance(d, dict) and "plan_version" in d:
         return Plan.from_dict(d)
     if not isinstance(d, dict) or "groups" not in d or "root" not in d:
@@ -668,12 +664,9 @@ def read_manifest(path: Union[str, os.PathLike]) -> dict:
     """Load a manifest (a ``vdedup-manifest.json`` file or the run folder holding it)."""
     path = _manifest_file(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = read_json(path, "manifest")
     except FileNotFoundError:
         raise FileNotFoundError(f"manifest not found: {str(path)!r}") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"manifest {str(path)!r} is not valid JSON: {e}") from e
     if not isinstance(data, dict) or data.get("vdedup_manifest") != MANIFEST_VERSION:
         raise ValueError(f"{str(path)!r} is not a vdedup manifest (version {MANIFEST_VERSION})")
     for key in ("root", "mode", "entries"):

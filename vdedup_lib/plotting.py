@@ -430,14 +430,19 @@ def group_styles(names: Sequence[str]) -> dict:
     return {n: (cmap(i % 10), _MARKERS[(i // 10) % len(_MARKERS)]) for i, n in enumerate(uniq)}
 
 
+def _umap_axes(ax):
+    """``(figure, axes, own)`` for a UMAP plot: a new 9 x 6.2 in figure when ``ax`` is
+    None (``own``: the caller lays it out), else ``ax`` and its figure."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 6.2))
+        return fig, ax, True
+    return ax.figure, ax, False
+
+
 def plot_umap(coords: np.ndarray, groups: Sequence[str], *, title: str = "",
               ax=None) -> Figure:
     """UMAP points coloured by ``groups`` (e.g. true group), with a legend."""
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(9, 6.2))
-    else:
-        fig = ax.figure
+    fig, ax, own = _umap_axes(ax)
     styles = group_styles(groups)
     g = np.array([str(x) for x in groups])
     for name, (colour, marker) in sorted(styles.items()):
@@ -593,11 +598,7 @@ def plot_groups_on_umap(coords: np.ndarray, dups, *, truth_groups: Optional[Sequ
     ``dups`` is a ``clustering.DuplicateGroups``.  With ``truth_groups`` the
     true group names are written at their centres.
     """
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(9, 6.2))
-    else:
-        fig = ax.figure
+    fig, ax, own = _umap_axes(ax)
     n = len(coords)
     colour = [SINGLETON_COLOUR] * n
     for k, g in enumerate(dups.groups):

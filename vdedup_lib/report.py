@@ -80,14 +80,11 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
             if dist > dups.epsilon + 1e-9:
                 m["review_reason"] = (f"joined the group through other members; its own distance "
                                       f"to the kept file is {dist:.3f} > epsilon {dups.epsilon}")
-            if ev is not None:
-                if "review_reason" in m:
-                    pass
-                elif not ev.verified:
-                    m["review_reason"] = "not confirmed frame by frame: " + ev.reason
-                elif ev.b_coverage < MIN_COVERAGE:
-                    m["review_reason"] = (f"only {ev.b_coverage:.0%} of it is found in the kept file "
-                                          f"({ev.summary}): it holds more than the kept file")
+            elif ev is not None and not ev.verified:
+                m["review_reason"] = "not confirmed frame by frame: " + ev.reason
+            elif ev is not None and ev.b_coverage < MIN_COVERAGE:
+                m["review_reason"] = (f"only {ev.b_coverage:.0%} of it is found in the kept file "
+                                      f"({ev.summary}): it holds more than the kept file")
             members.append(m)
             (review if "review_reason" in m else remove).append(paths[i])
         runner_up = min(others, key=lambda i: keep_key(infos[i])) if others else None
@@ -167,14 +164,21 @@ def write_report(report: dict, path) -> Path:
     return atomic_write_text(path, json.dumps(report, indent=1, ensure_ascii=False))
 
 
-def read_report(path) -> dict:
-    """Load a report written by ``write_report``; errors name the file."""
+def read_json(path, what: str = "") -> object:
+    """Parse a JSON file; a parse error is a ``ValueError`` naming the file (``what``:
+    how to call it in the message, e.g. "report")."""
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as f:
-            rep = json.load(f)
+            return json.load(f)
     except json.JSONDecodeError as e:
-        raise ValueError(f"report {str(path)!r} is not valid JSON: {e}") from e
+        raise ValueError(f"{what + ' ' if what else ''}{str(path)!r} is not valid JSON: {e}") from e
+
+
+def read_report(path) -> dict:
+    """Load a report written by ``write_report``; errors name the file."""
+    path = Path(path)
+    rep = read_json(path, "report")
     for key in ("root", "videos", "groups", "pairs"):
         if key not in rep:
             raise ValueError(f"report {str(path)!r} has no {key!r} key")
