@@ -377,6 +377,26 @@ def embed_frames(encoder, frames: list, *, batch_size: int) -> list:
     return parts
 
 
+@dataclass
+class _Pending:
+    """A video whose frames wait for the CNN in ``encode_videos``."""
+
+    #: Index in the dataset.
+    index: int
+    #: ``VideoInfo`` fields.
+    info: dict
+    #: uint8 ``[T, 3, S, S]`` frames.
+    frames: torch.Tensor
+    #: Presentation times of the frames.
+    pts: np.ndarray
+    #: Frames used for pooling.
+    informative: np.ndarray
+    #: Feature blocks computed so far, in frame order.
+    features: list = field(default_factory=list)
+    #: Frames sent to the CNN so far.
+    embedded: int = 0
+
+
 def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: Optional[EncoderCNN] = None,
                   dataset=None, progress: bool = False, cache=None) -> VideoEmbeddings:
     """Sample and embed every video under ``videos_dir`` (or of ``dataset``).
@@ -428,9 +448,8 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
                             prefetch_factor=4 if workers else None, persistent_workers=False)
         # Frames wait in a queue until a full batch of exactly batch_size is
         # there (a video's frames may span two batches): constant shapes
-        # (see ``encode_in_batches``).  Queue entries are
-        # [dataset index, info, frames, pts, informative, feature parts, frames embedded].
-        queue: list = []
+        # (see ``encode_in_batches``).
+        queue: list = []  # of _Pending, oldest first
         queued = 0
 
         def run_batches(final: bool = False) -> None:
@@ -438,24 +457,24 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
             while queued >= config.batch_size or (final and queued > 0):
                 take, parts = config.batch_size, []
                 for e in queue:
+                    k = min(take, e.frames.shape[0] - e.embedded)
+                    if k > 0:
+                        parts.append((e, e.embedded, k))
+                        e.embedded += k
+                        take -= k
                     if take == 0:
                         break
-                    k = min(take, e[2].shape[0] - e[6])
-                    if k <= 0:
-                        continue
-                    parts.append((e, e[6], k))
-                    e[6] += k
-                    take -= k
-                x = torch.cat([e[2][a:a + k] for e, a, k in parts])
+                x = torch.cat([e.frames[a:a + k] for e, a, k in parts])
                 feats = encode_in_batches(encoder, x, batch_size=config.batch_size).numpy()
                 start = 0
                 for e, _, k in parts:
-                    e[5].append(feats[start:start + k])
+                    e.features.append(feats[start:start + k])
                     start += k
                 queued -= x.shape[0]
-                while queue and queue[0][6] == queue[0][2].shape[0]:
+                while queue and queue[0].embedded == queue[0].frames.shape[0]:
                     e = queue.pop(0)
-                    finish(e[0], e[1], np.concatenate(e[5]).astype(np.float32), e[3], e[4])
+                    finish(e.index, e.info, np.concatenate(e.features).astype(np.float32),
+                           e.pts, e.informative)
 
         def finish(i, info, feats, pts, informative) -> None:
             results[i] = CachedVideo(info, feats, pts, informative)
@@ -471,7 +490,7 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
                 pts = batch["pts_seconds"][j].numpy()
                 informative = batch["informative"][j].numpy()
                 if info["status"] == "ok" and k > 0:
-                    queue.append([i, info, batch["frames"][start:start + k], pts, informative, [], 0])
+                    queue.append(_Pending(i, info, batch["frames"][start:start + k], pts, informative))
                     queued += k
                 else:
                     finish(i, info, np.zeros((0, encoder.feature_dim), np.float32), pts, informative)
