@@ -201,7 +201,7 @@ def measure(kind: str, target: Path, precision: str) -> dict:
 
 def full_scan_seconds(folder: Path, cache_dir: Path) -> tuple:
     """Seconds of a whole scan (embed, group, verify, report) with the cache on, and cache stats."""
-    from vdedup_lib.cli import scan
+    from vdedup_lib.pipeline import scan
     from vdedup_lib.config import Config
 
     t0 = time.perf_counter()

@@ -88,10 +88,10 @@ display(plotting.Table(rows, title=f"DBSCAN at epsilon {DEFAULT_EPSILON}: {len(d
 # (black frames, shared intros) count less, the way IDF weights common
 # words. DBSCAN then runs on a *fused* distance: a confirmed pair gets
 # `1 - (frame similarity)`, a rejected pair 2 (never a neighbour).
-# `cli.group_and_report` does all of it, as `vdedup scan` does:
+# `pipeline.group_and_report` does all of it, as `vdedup scan` does:
 
 # %%
-from vdedup_lib.cli import group_and_report
+from vdedup_lib.pipeline import group_and_report
 
 verified = group_and_report(emb, Config(videos_dir=SAMPLES))
 vscores = evaluate_report(verified, truth)

@@ -45,7 +45,7 @@ from pathlib import Path
 from IPython.display import display
 
 from vdedup_lib import plotting
-from vdedup_lib.cli import scan
+from vdedup_lib.pipeline import scan
 from vdedup_lib.config import Config
 from vdedup_lib.deletion import find_duplicates_to_remove
 from vdedup_lib.widgets import DeletionReview

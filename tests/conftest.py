@@ -66,7 +66,7 @@ def make_video():
 @pytest.fixture(scope="session")
 def sample_scan():
     """Scan ``data/sample_videos`` once per session with default settings: (report, embeddings)."""
-    from vdedup_lib.cli import scan
+    from vdedup_lib.pipeline import scan
     from vdedup_lib.config import Config
 
     return scan(Config(videos_dir=SAMPLES), progress=False)

@@ -49,7 +49,7 @@ def settings_fingerprint(config, encoder=None) -> str:
     made them; ``precision="auto"`` is resolved first.
     """
     from . import __version__
-    from .encoder import resolve_device, resolve_precision
+    from .device import resolve_device, resolve_precision
 
     weights = None
     if config.weights is not None:
@@ -201,7 +201,7 @@ class EmbeddingCache:
         buf = io.BytesIO()
         np.savez(buf, **arrays, meta=np.frombuffer(meta_bytes, dtype=np.uint8),
                  checksum=np.array(_digest(arrays, meta_bytes)))
-        from .report import atomic_write_bytes
+        from .io_utils import atomic_write_bytes
 
         try:
             atomic_write_bytes(entry, buf.getvalue(), durable=False)

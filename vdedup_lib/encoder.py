@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import Config
+from .device import cpu_has_native_bf16, resolve_device, resolve_precision  # noqa: F401 (re-exported)
 
 #: Models that can be chosen with ``Config.model``.
 MODELS = ("efficientnet_lite0", "resnet18", "resnet50")
@@ -32,34 +33,6 @@ _TORCHVISION_FILES = {
 
 class WeightsNotFoundError(FileNotFoundError):
     """Pretrained weights for the chosen model are not available offline."""
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` gives CUDA when present, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bf16 in hardware (AVX-512 BF16 or AMX); Linux flags only."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
-            flags = set(f.read().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"`` -> ``"bf16"`` where the hardware does bf16 natively, else ``"fp32"``."""
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
 def _lite0_state_dict(model: nn.Module, weights: Optional[Path]) -> dict:

@@ -358,9 +358,9 @@ def group_shards(shards_dir, **changes):
     ``changes`` override the manifest's settings (``epsilon``, ``min_samples``,
     ``embedding_size``, ``verify_frames``...).  Runs
     the grouping and ``report.build_report`` exactly as the
-    local ``cli.scan`` does (``cli.group_and_report``).
+    local ``pipeline.scan`` does (``pipeline.group_and_report``).
     """
-    from .cli import group_and_report
+    from .pipeline import group_and_report
 
     config = config_from_manifest(read_manifest(shards_dir), **changes)
     emb = load_embeddings(shards_dir, config=config)
@@ -369,7 +369,7 @@ def group_shards(shards_dir, **changes):
 
 def ray_scan(config: Config, *, shards_dir=None, address: Optional[str] = None,
              progress: bool = False):
-    """``cli.scan`` on the Ray engine: embed to shards, then group; ``(report, embeddings)``.
+    """``pipeline.scan`` on the Ray engine: embed to shards, then group; ``(report, embeddings)``.
 
     Without ``shards_dir`` the shards go to a temporary folder removed afterwards.
     """

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .clustering import PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_key, keep_reason
 from .config import Config
+from .io_utils import atomic_write_bytes, atomic_write_text, fsync_dir, read_json  # noqa: F401 (re-exported)
 from .verify import MIN_COVERAGE, TrackCache
 
 REPORT_VERSION = 1
@@ -116,63 +117,9 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
             "cache": getattr(emb, "cache_stats", None)}
 
 
-def fsync_dir(path) -> None:
-    """Flush a folder's entries (a rename in it) to disk; a no-op where unsupported."""
-    try:
-        fd = os.open(str(path), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path, data: bytes, *, durable: bool = True) -> Path:
-    """Write ``data`` to ``path`` so that a crash leaves the old or the new file,
-    never half of one: a temporary file beside it, rename.  With ``durable``
-    the file and the folder are also fsynced (reports, manifests); a cache
-    entry skips that, its checksum catches a torn write."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    if durable:
-        fsync_dir(path.parent)
-    return path
-
-
-def atomic_write_text(path, text: str) -> Path:
-    """``atomic_write_bytes`` of UTF-8 text, durable."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def write_report(report: dict, path) -> Path:
     """Write ``report`` as JSON atomically."""
     return atomic_write_text(path, json.dumps(report, indent=1, ensure_ascii=False))
-
-
-def read_json(path, what: str = "") -> object:
-    """Parse a JSON file; a parse error is a ``ValueError`` naming the file (``what``:
-    how to call it in the message, e.g. "report")."""
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{what + ' ' if what else ''}{str(path)!r} is not valid JSON: {e}") from e
 
 
 def read_report(path) -> dict:
