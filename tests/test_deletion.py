@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from vdedup_lib import deletion as dl
-from vdedup_lib.deletion import (MANIFEST_NAME, TRASH_DIR_NAME, Plan, PlannedGroup, Removal,
-                                 apply_plan, find_duplicates_to_remove, load_plan, read_manifest,
-                                 undo)
+from vdedup_lib.deletion import (MANIFEST_NAME, TRASH_DIR_NAME, Plan, PlannedGroup, Removal, Status,
+                                 apply_plan, find_duplicates_to_remove, load_plan, move_file,
+                                 read_manifest, undo)
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -151,6 +151,24 @@ def test_plan_lists_keep_with_evidence_and_changes_nothing(lib):
     assert "keep originals/a.mp4" in plan.format()
 
 
+def test_plan_rebuilds_a_report_from_its_evidence(lib):
+    """A plan file carries no report; ``Plan.to_report`` rebuilds the facts the plan recorded."""
+    root, rep = lib
+    plan = Plan.from_dict(json.loads(json.dumps(find_duplicates_to_remove(rep).to_dict())))
+    rebuilt = plan.to_report()
+    assert rebuilt["root"] == str(root) and rebuilt["pairs"] == []
+    vids = {v["path"]: v for v in rebuilt["videos"]}
+    want = {v["path"]: v for v in rep["videos"]}
+    for p in ("originals/a.mp4", "copies/a_720.mp4", "copies/sub/a_small.mp4", "b/b_keep.mp4",
+              "b/b_short.mp4"):
+        for key in ("width", "height", "duration_seconds", "bitrate", "size_bytes", "mtime"):
+            assert vids[p][key] == want[p][key], (p, key)
+    assert set(vids) == {v["path"] for v in rep["videos"]} - {"unrelated.mp4"}
+    g1 = rebuilt["groups"][0]
+    assert g1["keep"] == "originals/a.mp4" and g1["review"] == ["other/a_chain.mp4"]
+    assert [m["similarity_to_keep"] for m in g1["members"]] == [0.99, 0.98, None]
+
+
 def test_plan_min_similarity_holds_members_for_review(lib):
     root, rep = lib
     plan = find_duplicates_to_remove(rep, min_similarity=0.985)
@@ -273,6 +291,24 @@ def test_permanent_needs_confirmation_and_is_logged(lib):
     u = undo(res.manifest_path)
     assert {o.outcome for o in u.outcomes} == {"not_restorable"}
     assert tree(root) == without(before, *gone)
+
+
+def test_outcomes_are_a_str_enum_and_json_keeps_the_strings(lib):
+    root, rep = lib
+    plan = find_duplicates_to_remove(rep)
+    (root / "b/b_short.mp4").write_bytes(b"changed")
+    res = apply_plan(plan)
+    got = {o.path: o.outcome for o in res.outcomes}
+    assert got["copies/a_720.mp4"] is Status.MOVED is dl.MOVED
+    assert got["b/b_short.mp4"] is Status.SKIPPED and got["b/b_short.mp4"] == "skipped"
+    assert f"{Status.WOULD_MOVE}" == "would_move" and Status.WOULD_MOVE.label == "would move"
+    raw = Path(res.manifest_path).read_text()
+    assert "Status" not in raw and "EntryState" not in raw
+    m = json.loads(raw)
+    assert [(s["path"], s["outcome"]) for s in m["skipped"]] == [("b/b_short.mp4", "skipped")]
+    assert [e["state"] for e in m["entries"]] == ["done", "done"]
+    assert "    moved        copies/a_720.mp4: -> " in res.format()
+    assert "    skipped      b/b_short.mp4: changed since the scan" in res.format()
 
 
 # --------------------------------------------------------------------------- guards
@@ -600,9 +636,9 @@ def test_undo_refuses_a_trashed_file_that_changed(lib):
     assert (run / "b/b_short.mp4").read_bytes() == b"tampered" and not (root / "b/b_short.mp4").exists()
 
 
-def _crash_plan_after(monkeypatch, n_ok: int, *, after_move: bool):
-    """Wrap the real ``move_file`` so the run dies on the (n_ok+1)-th file, before or after moving it."""
-    real = dl.move_file
+def _crash_plan_after(n_ok: int, *, after_move: bool):
+    """``(mover, exception class)``: the real ``move_file``, except that the run dies on the
+    (n_ok+1)-th file, before or after moving it."""
     calls = {"n": 0}
 
     class SimulatedCrash(BaseException):
@@ -612,22 +648,21 @@ def _crash_plan_after(monkeypatch, n_ok: int, *, after_move: bool):
         calls["n"] += 1
         if calls["n"] > n_ok:
             if after_move:
-                real(src, dst, sha)
+                move_file(src, dst, sha)
             raise SimulatedCrash(f"killed during file {calls['n']}")
-        return real(src, dst, sha)
+        return move_file(src, dst, sha)
 
-    monkeypatch.setattr(dl, "move_file", crashing)
-    return SimulatedCrash
+    return crashing, SimulatedCrash
 
 
 @pytest.mark.parametrize("after_move", [False, True])
-def test_undo_after_a_run_killed_midway(lib, monkeypatch, after_move):
+def test_undo_after_a_run_killed_midway(lib, after_move):
     root, rep = lib
-    crash = _crash_plan_after(monkeypatch, 1, after_move=after_move)
-    with pytest.raises(crash):
-        apply_plan(find_duplicates_to_remove(rep))
-    monkeypatch.undo()
+    mover, crash = _crash_plan_after(1, after_move=after_move)
+    with pytest.raises(crash) as e:
+        apply_plan(find_duplicates_to_remove(rep), mover=mover)
     run = only_run_dir(root)
+    assert f"vdedup undo {run / MANIFEST_NAME}" in "".join(e.value.__notes__)
     m = read_manifest(run)
     assert [(e["path"], e["state"]) for e in m["entries"]] == [
         ("copies/a_720.mp4", "done"), ("copies/sub/a_small.mp4", "pending")]
@@ -646,14 +681,13 @@ def test_undo_after_a_run_killed_with_sigkill(lib, tmp_path):
     script = textwrap.dedent(f"""
         import os, signal
         from vdedup_lib import deletion as dl
-        real, n = dl.move_file, [0]
+        n = [0]
         def move(src, dst, sha):
             n[0] += 1
-            real(src, dst, sha)
+            dl.move_file(src, dst, sha)
             if n[0] == 2:
                 os.kill(os.getpid(), signal.SIGKILL)
-        dl.move_file = move
-        dl.apply_plan(dl.load_plan({str(rp)!r}))
+        dl.apply_plan(dl.load_plan({str(rp)!r}), mover=move)
     """)
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert p.returncode == -signal.SIGKILL, p.stderr
@@ -717,16 +751,17 @@ def test_undo_after_sigkill_midway_through_a_cross_device_copy(lib, tmp_path, ot
         import os, signal
         from vdedup_lib import deletion as dl
         n = [0]
-        real = dl._copy_stream
-        def copy(fi, fo, h):
+        def half_then_die(fi, fo, h):  # write half of the file, then die
+            b = fi.read()
+            fo.write(b[: len(b) // 2]); fo.flush(); os.fsync(fo.fileno())
+            os.kill(os.getpid(), signal.SIGKILL)
+        def move(src, dst, sha):
             n[0] += 1
-            if n[0] == 2:  # second file: write half of it, then die
-                b = fi.read()
-                fo.write(b[: len(b) // 2]); fo.flush(); os.fsync(fo.fileno())
-                os.kill(os.getpid(), signal.SIGKILL)
-            real(fi, fo, h)
-        dl._copy_stream = copy
-        dl.apply_plan(dl.load_plan({str(rp)!r}), trash_dir={str(other_device)!r})
+            if n[0] == 2:  # the second file: the real cross-device move, its copy killed halfway
+                dl.move_file(src, dst, sha, copy=half_then_die)
+            else:
+                dl.move_file(src, dst, sha)
+        dl.apply_plan(dl.load_plan({str(rp)!r}), trash_dir={str(other_device)!r}, mover=move)
     """)
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert p.returncode == -signal.SIGKILL, p.stderr
@@ -773,27 +808,49 @@ def test_cli_apply_dry_run_apply_undo(lib, tmp_path, capsys):
     assert "changed since the scan" in capsys.readouterr().out
 
 
-def test_cli_ctrl_c_midway_points_to_undo(lib, tmp_path, capsys, monkeypatch):
+def test_cli_apply_a_plan_file_with_html(lib, tmp_path, capsys):
+    """``vdedup apply PLAN.json --html PAGE``: a plan file is not a report; the page is
+    drawn from the plan's own evidence, and the dry run changes nothing."""
     from vdedup_lib.cli import main
+
+    root, rep = lib
+    pp = tmp_path / "plan.json"
+    plan = find_duplicates_to_remove(rep, outfile=pp)
+    page = tmp_path / "review.html"
+    before = tree(root)
+    assert main(["apply", str(pp), "--dry-run", "--html", str(page)]) == 0
+    cap = capsys.readouterr()
+    assert f"Wrote {page}" in cap.out and "would move" in cap.out, cap.err
+    text = page.read_text(encoding="utf-8")
+    for g in plan.groups:
+        assert f"id='group-{g.number}'" in text
+        for r in g.remove:
+            assert f"data-path='{r.path}'" in text and f"the kept file wins by {r.reason}" in text
+    assert "data-path='other/a_chain.mp4'" in text  # the review member is shown
+    assert "1920\u00d71080" in text and "1280\u00d7720" in text  # facts from the plan's evidence
+    assert tree(root) == before
+
+
+def test_cli_ctrl_c_midway_points_to_undo(lib, tmp_path, capsys):
+    from vdedup_lib.cli import _act, build_parser, main
 
     root, rep = lib
     rp = tmp_path / "report.json"
     rp.write_text(json.dumps(rep))
-    real, n = dl.move_file, [0]
+    n = [0]
 
     def interrupted(src, dst, sha):
         n[0] += 1
         if n[0] == 2:
             raise KeyboardInterrupt
-        real(src, dst, sha)
+        move_file(src, dst, sha)
 
-    monkeypatch.setattr(dl, "move_file", interrupted)
-    assert main(["apply", str(rp)]) == 130
+    args = build_parser().parse_args(["apply", str(rp)])
+    assert _act(load_plan(rp), args, act=True, mover=interrupted) == 130
     err = capsys.readouterr().err
     run = only_run_dir(root)
     assert "interrupted" in err and f"vdedup undo {run / MANIFEST_NAME}" in err
     assert tree(root) == {**without(FILES, "copies/a_720.mp4"), **trashed(run, ["copies/a_720.mp4"])}
-    monkeypatch.undo()
     assert main(["undo", str(run)]) == 0
     assert tree(root) == FILES
 

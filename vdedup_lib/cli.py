@@ -74,8 +74,10 @@ def _add_action_options(p: argparse.ArgumentParser, *, default_acts: bool) -> No
         g.add_argument("--trash", action="store_true",
                        help="move the files proposed for removal to the trash folder "
                             "(undo with `vdedup undo MANIFEST`)")
+    from .io_utils import TRASH_DIR_NAME
+
     g.add_argument("--trash-dir", type=Path, default=None,
-                   help="trash folder (default DIR/.vdedup-trash); each run gets a "
+                   help=f"trash folder (default DIR/{TRASH_DIR_NAME}); each run gets a "
                         "<timestamp> folder in it with a manifest")
     g.add_argument("--permanent", action="store_true",
                    help="delete the files for good instead of moving them (needs --yes)")
@@ -99,15 +101,17 @@ def _check_action_args(parser: argparse.ArgumentParser, args: argparse.Namespace
         parser.error(str(e))
 
 
-def _act(report: dict, args: argparse.Namespace, *, act: bool) -> int:
-    """Plan from ``report`` and apply it (or, with ``act`` False, a dry run)."""
+def _act(report, args: argparse.Namespace, *, act: bool, mover=None) -> int:
+    """Plan from ``report`` (a report dict or a ``Plan``) and apply it (or, with ``act``
+    False, a dry run).  ``mover`` goes to ``apply_plan`` (default: the real move)."""
     from .deletion import Plan, apply_plan, find_duplicates_to_remove
 
     plan = report if isinstance(report, Plan) else find_duplicates_to_remove(
         report, min_similarity=getattr(args, "min_similarity", None))
     try:
         res = apply_plan(plan, mode="permanent" if args.permanent else "trash",
-                         trash_dir=args.trash_dir, dry_run=not act, confirm_permanent=args.yes)
+                         trash_dir=args.trash_dir, dry_run=not act, confirm_permanent=args.yes,
+                         mover=mover)
     except (KeyboardInterrupt, OSError) as e:
         what = "interrupted" if isinstance(e, KeyboardInterrupt) else f"error: {e}"
         print(f"vdedup: {what}", file=sys.stderr)
@@ -287,15 +291,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(res.format())
             return 0 if res.ok else 1
         if args.command == "apply":
-            from .deletion import load_plan
+            from .deletion import load_plan_and_report
 
-            plan = load_plan(args.report, min_similarity=args.min_similarity)
+            # a plan file carries no report: the page is drawn from the plan's own evidence
+            plan, report = load_plan_and_report(args.report, min_similarity=args.min_similarity)
             _check_action_args(parser, args, plan.root)
             if args.html:
                 from .html_report import write_html_report
-                from .report import read_report
 
-                write_html_report(read_report(args.report), args.html, plan=plan)
+                write_html_report(report, args.html, plan=plan)
                 print(f"Wrote {args.html}")
             return _act(plan, args, act=not args.dry_run)
         if args.command == "group":

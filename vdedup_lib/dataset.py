@@ -26,9 +26,10 @@ import torch
 from torch.utils.data import Dataset
 
 from .config import DEFAULT_EXTENSIONS, Config
+from .io_utils import TRASH_DIR_NAME
 
 #: Folder names never descended into: vdedup's own trash folder.
-EXCLUDED_DIR_NAMES = frozenset({".vdedup-trash"})
+EXCLUDED_DIR_NAMES = frozenset({TRASH_DIR_NAME})
 
 #: A row or column at the frame edge is a border (letterbox, pillarbox, padding)
 #: when, over every sampled frame, its pixel values span at most this many grey
