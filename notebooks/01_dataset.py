@@ -30,7 +30,7 @@
 # 5. one batch from a PyTorch `DataLoader`.
 #
 # All the code lives in `vdedup_lib` (`dataset.py` for the data,
-# `plotting.py` for the figures); the cells only call it. Runs in about
+# `plots/dataset.py` for the figures); the cells only call it. Runs in about
 # 10 s on a 2-core laptop, no GPU needed.
 
 # %%
@@ -40,8 +40,9 @@ from pathlib import Path
 from IPython.display import display
 from torch.utils.data import DataLoader, Subset
 
-from vdedup_lib import plotting
-from vdedup_lib.dataset import VideosDataset, collate_videos, find_videos, sample_frames
+from vdedup_lib import plots
+from vdedup_lib.dataset import (VideosDataset, collate_videos, find_videos, frames_for_duration,
+                                sample_frames)
 from vdedup_lib.evaluation import read_truth
 
 SAMPLES = Path(os.environ.get("VDEDUP_SAMPLES", "../data/sample_videos")).resolve()
@@ -70,7 +71,7 @@ print(f"{len(listing.files)} files with a video extension, {len(listing.skipped)
 dataset = VideosDataset(SAMPLES)
 samples = [dataset.sample(i) for i in range(len(dataset))]
 infos = [s.info for s in samples]
-videos = plotting.video_table(infos)
+videos = plots.video_table(infos)
 display(videos)
 
 # %% [markdown]
@@ -92,7 +93,7 @@ print(f"all {len(truth)} videos of truth.csv were read")
 # only partly readable is used with a warning.
 
 # %%
-problems = plotting.error_table(infos, skipped=dataset.skipped, root=SAMPLES)
+problems = plots.error_table(infos, skipped=dataset.skipped, root=SAMPLES)
 display(problems)
 unreadable = {r["path"] for r in problems.rows if r["what happened"] == "unreadable"}
 assert {"bad/empty.mp4", "bad/not_a_video.mp4", "bad/audio_only.mkv",
@@ -117,8 +118,8 @@ assert {"bad/empty.mp4", "bad/not_a_video.mp4", "bad/audio_only.mkv",
 by_path = {s.info.relpath: s for s in samples}
 shown = ["originals/bunny.mp4", "DCIM/Camera/VID_20240501_101500.mp4", "edits/bunny_letterbox.mov",
          "clips/bunny_trim.webm", "sub/dir/bunny_logo.avi", "originals/city.mpg"]
-fig = plotting.plot_frame_strips([by_path[p] for p in shown])
-plotting.show_jpeg(fig)  # frames: a JPEG keeps the saved notebook small
+fig = plots.plot_frame_strips([by_path[p] for p in shown])
+plots.show_jpeg(fig)  # frames: a JPEG keeps the saved notebook small
 
 # %% [markdown]
 # ## 4. `seconds_between_frames`, the frame cap, and memory
@@ -140,7 +141,7 @@ settings = {
     "every 0.25 s, cap 4": dict(seconds_between_frames=0.25, max_frames=4),
 }
 runs = [(label, sample_frames(clip, root=SAMPLES, min_frames=1, **kw)) for label, kw in settings.items()]
-fig = plotting.plot_sampling_settings(runs)
+fig = plots.plot_sampling_settings(runs)
 
 # %% [markdown]
 # With a cap the spacing widens instead: the frames still cover the whole
@@ -149,13 +150,13 @@ fig = plotting.plot_sampling_settings(runs)
 # cap only matters past `32 x seconds_between_frames` seconds:
 
 # %%
-fig = plotting.plot_frames_vs_duration(
+fig = plots.plot_frames_vs_duration(
     [dict(seconds_between_frames=1.0, max_frames=32, min_frames=8),
      dict(seconds_between_frames=0.5, max_frames=32, min_frames=8),
      dict(seconds_between_frames=2.0, max_frames=32, min_frames=8),
      dict(seconds_between_frames=1.0, max_frames=16, min_frames=8)],
     durations=[i.duration_seconds for i in infos if i.status == "ok"])
-assert plotting.frames_for_duration(3600, max_frames=32) == 32  # an hour-long video: still 32 frames
+assert frames_for_duration(3600, max_frames=32) == 32  # an hour-long video: still 32 frames
 
 # %% [markdown]
 # ## 5. One batch from the `DataLoader`
@@ -178,7 +179,7 @@ batch = next(iter(loader))
 print("frames:", tuple(batch["frames"].shape), batch["frames"].dtype)
 print("lengths:", batch["lengths"])
 assert batch["frames"].shape[0] == sum(batch["lengths"]) and batch["lengths"][2] == 0
-plotting.show_jpeg(plotting.plot_batch(batch))
+plots.show_jpeg(plots.plot_batch(batch))
 
 # %% [markdown]
 # **Next:** `02_encoder` turns these frames into one vector per video.

@@ -31,7 +31,8 @@
 # 4. a 2-D UMAP map of the embeddings, coloured by true group;
 # 5. what `embedding_size` does.
 #
-# The code is in `vdedup_lib/encoder.py` and `vdedup_lib/plotting.py`.
+# The code is in `vdedup_lib/encoder.py`, `vdedup_lib/studies.py` (the UMAP
+# map, the embedding-size study) and `vdedup_lib/plots/encoder.py` (the figures).
 # Under a minute on a 2-core laptop without a GPU (encoding the 79 sample
 # videos is most of it).
 
@@ -42,12 +43,13 @@ from pathlib import Path
 import numpy as np
 from IPython.display import display
 
-from vdedup_lib import plotting
+from vdedup_lib import plots
 from vdedup_lib.clustering import cosine_similarity_matrix
 from vdedup_lib.config import Config
 from vdedup_lib.dataset import sample_frames
 from vdedup_lib.encoder import EncoderCNN, encode_videos, pool_frames
 from vdedup_lib.evaluation import read_truth
+from vdedup_lib.studies import embedding_size_study, umap_2d
 
 SAMPLES = Path(os.environ.get("VDEDUP_SAMPLES", "../data/sample_videos")).resolve()
 truth = read_truth(SAMPLES / "truth.csv")
@@ -70,7 +72,7 @@ print(f"{encoder.model_name} on {encoder.device}: "
 rocket = sample_frames(SAMPLES / "originals/rocket.mp4", resize=224)
 frame = rocket.frames[-1].permute(1, 2, 0).numpy()
 top5 = encoder.top5(frame)
-fig = plotting.plot_top5(frame, top5, title=f"originals/rocket.mp4 at {rocket.pts_seconds[-1]:.1f} s")
+fig = plots.plot_top5(frame, top5, title=f"originals/rocket.mp4 at {rocket.pts_seconds[-1]:.1f} s")
 assert "missile" in [name for name, _ in top5], top5
 
 # %% [markdown]
@@ -122,8 +124,8 @@ print(f"{len(emb.videos)} files, {len(emb.ok_index)} embedded: embeddings {emb.e
 # are far apart.
 
 # %%
-fig = plotting.plot_frame_similarity(emb, [("originals/rocket.mp4", "clips/rocket_trim.mp4"),
-                                           ("originals/bikes.mp4", "originals/bikes (2).mp4")])
+fig = plots.plot_frame_similarity(emb, [("originals/rocket.mp4", "clips/rocket_trim.mp4"),
+                                        ("originals/bikes.mp4", "originals/bikes (2).mp4")])
 
 # %% [markdown]
 # ## 3. Cosine similarity between all videos
@@ -136,7 +138,7 @@ fig = plotting.plot_frame_similarity(emb, [("originals/rocket.mp4", "clips/rocke
 # %%
 groups = [truth.get(p, "(not in truth)") for p in emb.paths]
 similarity = cosine_similarity_matrix(emb.embeddings)
-fig = plotting.plot_similarity_heatmap(similarity, groups)
+fig = plots.plot_similarity_heatmap(similarity, groups)
 same = np.equal.outer(groups, groups) & ~np.eye(len(groups), dtype=bool)
 different = ~np.equal.outer(groups, groups)
 print(f"mean cosine similarity: same group {similarity[same].mean():.3f}, "
@@ -153,8 +155,8 @@ assert similarity[same].mean() > similarity[different].mean() + 0.2
 # a guide; stage 3 works on the real cosine distances.
 
 # %%
-coords = plotting.umap_2d(emb.embeddings, random_state=0)
-fig = plotting.plot_umap(coords, groups)
+coords = umap_2d(emb.embeddings, random_state=0)
+fig = plots.plot_umap(coords, groups)
 
 # %% [markdown]
 # ## 5. What `embedding_size` does
@@ -169,9 +171,9 @@ fig = plotting.plot_umap(coords, groups)
 
 # %%
 sizes = [4, 8, 16, 32, 64, 128, 1280]
-size_rows = plotting.embedding_size_study(emb, truth, sizes, epsilons=np.arange(0.02, 0.405, 0.01))
-display(plotting.Table(size_rows, title="embedding_size study"))
-fig = plotting.plot_embedding_size(size_rows)
+size_rows = embedding_size_study(emb, truth, sizes, epsilons=np.arange(0.02, 0.405, 0.01))
+display(plots.Table(size_rows, title="embedding_size study"))
+fig = plots.plot_embedding_size(size_rows)
 
 # %% [markdown]
 # A few dozen dimensions keep most of the energy and nearly all of the

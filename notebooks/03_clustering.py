@@ -33,8 +33,8 @@
 #    bridge, and what vdedup does about it.
 #
 # The code is in `vdedup_lib/clustering.py`, `verify.py`, `report.py`,
-# `evaluation.py`, `plotting.py` and `widgets.py`. Most of the run time is the
-# frame-by-frame comparison of candidate pairs.
+# `evaluation.py`, `studies.py`, `plots/clustering.py` and `widgets.py`. Most
+# of the run time is the frame-by-frame comparison of candidate pairs.
 
 # %%
 import os
@@ -43,12 +43,13 @@ from pathlib import Path
 import numpy as np
 from IPython.display import display
 
-from vdedup_lib import plotting
+from vdedup_lib import plots
 from vdedup_lib.clustering import find_duplicates
 from vdedup_lib.config import DEFAULT_EPSILON, Config
 from vdedup_lib.encoder import encode_videos
 from vdedup_lib.evaluation import choose_epsilon, evaluate_report, format_scores, read_truth, sweep_epsilon
 from vdedup_lib.report import build_report
+from vdedup_lib.studies import add_bridge_video, closest_different_pair, umap_2d
 from vdedup_lib.widgets import EpsilonExplorer
 
 SAMPLES = Path(os.environ.get("VDEDUP_SAMPLES", "../data/sample_videos")).resolve()
@@ -69,7 +70,7 @@ rows = []
 for k, g in enumerate(dups.groups, 1):
     true_groups = sorted({truth.get(emb.paths[i], "(not in truth)") for i in g})
     rows.append({"group": k, "videos": len(g), "true groups of its members": ", ".join(true_groups)})
-display(plotting.Table(rows, title=f"DBSCAN at epsilon {DEFAULT_EPSILON}: {len(dups.groups)} groups"))
+display(plots.Table(rows, title=f"DBSCAN at epsilon {DEFAULT_EPSILON}: {len(dups.groups)} groups"))
 
 # %% [markdown]
 # Look at the rows: the two synthetic "shapes" scenes (`shapes`, `shapes_b`)
@@ -110,7 +111,7 @@ g, m = next((g, m) for g in verified["groups"] for m in g["members"]
             if "trim" in m["path"] and m["path"] in g["remove"])
 v = m["verification"]
 print(f"{m['path']} vs kept {g['keep']}: {v['summary']}")
-fig = plotting.plot_aligned_strip(SAMPLES, g["keep"], m["path"], v)
+fig = plots.plot_aligned_strip(SAMPLES, g["keep"], m["path"], v)
 assert v["verified"] and len(v["aligned"]) >= 3
 
 # %% [markdown]
@@ -132,7 +133,7 @@ assert v["verified"] and len(v["aligned"]) >= 3
 epsilons = np.round(np.arange(0.02, 0.405, 0.01), 3)
 sweep = sweep_epsilon(emb, truth, epsilons)
 chosen = choose_epsilon(sweep)
-fig = plotting.plot_epsilon_sweep(sweep, chosen=chosen)
+fig = plots.plot_epsilon_sweep(sweep, chosen=chosen)
 report = group_and_report(emb, Config(videos_dir=SAMPLES, epsilon=chosen))
 scores = evaluate_report(report, truth)
 print(f"chosen epsilon {chosen:.3f} (DEFAULT_EPSILON is {DEFAULT_EPSILON})")
@@ -155,7 +156,7 @@ from vdedup_lib.evaluation import calibrate
 
 cal = calibrate(SAMPLES, n_videos=4, seed=0)
 print(cal.format())
-fig = plotting.plot_calibration(cal)
+fig = plots.plot_calibration(cal)
 assert np.median(cal.copy_distances) < cal.suggested_epsilon < cal.non_copy_distances.min()
 
 # %% [markdown]
@@ -172,7 +173,7 @@ assert np.median(cal.copy_distances) < cal.suggested_epsilon < cal.non_copy_dist
 # grows.
 
 # %%
-coords = plotting.umap_2d(emb.embeddings, random_state=0)
+coords = umap_2d(emb.embeddings, random_state=0)
 explorer = EpsilonExplorer(emb, coords, truth=truth, epsilon=chosen)
 display(explorer)
 
@@ -202,11 +203,11 @@ assert explorer.scores.f1 >= 0.9 and explorer.redraws == 3
 # frames and the second half of B's, pooled like any video.
 
 # %%
-a, b, d_ab = plotting.closest_different_pair(emb, truth, farther_than=chosen)
+a, b, d_ab = closest_different_pair(emb, truth, farther_than=chosen)
 print(f"A = {a} ({truth[a]})\nB = {b} ({truth[b]})\ndistance {d_ab:.3f} > epsilon {chosen:.3f}")
 bridge = "bridge/compilation_a_then_b.mp4"
-bridged = plotting.add_bridge_video(emb, a, b, name=bridge)
-fig = plotting.plot_chain(bridged, a, bridge, b, epsilon=chosen)
+bridged = add_bridge_video(emb, a, b, name=bridge)
+fig = plots.plot_chain(bridged, a, bridge, b, epsilon=chosen)
 
 # %% [markdown]
 # Grouping again with the bridge added, A's whole group and B's whole group
@@ -217,7 +218,7 @@ dups_b = find_duplicates(bridged.embeddings, epsilon=chosen)
 report_b = build_report(bridged, dups_b, Config(epsilon=chosen))
 gi = next(k for k, g in enumerate(report_b["groups"])
           if bridge in [g["keep"]] + [m["path"] for m in g["members"]])
-merged = plotting.group_roles_table(report_b, gi, truth=truth)
+merged = plots.group_roles_table(report_b, gi, truth=truth)
 display(merged)
 assert {a, b} <= set(merged.column("path")), "the bridge did not chain A and B"
 

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from IPython.display import display
 
-from vdedup_lib import plotting
+from vdedup_lib import plots
 from vdedup_lib.pipeline import scan
 from vdedup_lib.config import Config
 from vdedup_lib.deletion import find_duplicates_to_remove
@@ -90,7 +90,7 @@ print(f"scratch copy: {VIDEOS} ({len(snapshot(VIDEOS))} entries)")
 # %%
 report, emb = scan(Config(videos_dir=VIDEOS), progress=False)
 plan = find_duplicates_to_remove(report)
-display(plotting.plan_table(plan))
+display(plots.plan_table(plan))
 print(f"{len(plan.files_to_remove)} files ({plan.bytes_to_free / 1e6:.1f} MB) proposed for removal "
       f"in {len(plan.groups)} groups")
 assert plan.files_to_remove and all(g.keep not in plan.files_to_remove for g in plan.groups)
@@ -101,8 +101,8 @@ assert plan.files_to_remove and all(g.keep not in plan.files_to_remove for g in 
 # those left for review (orange).
 
 # %%
-thumbs = plotting.plan_thumbnails(plan)
-plotting.show_jpeg(plotting.plot_plan(plan, thumbs))
+thumbs = plots.plan_thumbnails(plan)
+plots.show_jpeg(plots.plot_plan(plan, thumbs))
 
 # %% [markdown]
 # ## 2. Review and confirm

@@ -83,3 +83,20 @@ def isolated_cache(tmp_path_factory):
         os.environ.pop("VDEDUP_CACHE_DIR", None)
     else:
         os.environ["VDEDUP_CACHE_DIR"] = old
+
+
+def fake_embeddings(vectors, *, frames_per_video: int = 4, root="/nonexistent"):
+    """``VideoEmbeddings`` of made-up videos ``v0.mp4``, ``v1.mp4``, ... whose frames all
+    equal the (normalised) video vector: for figures and studies without encoding."""
+    from vdedup_lib.encoder import VideoEmbeddings
+
+    e = np.asarray(vectors, dtype=np.float32)
+    e = e / np.linalg.norm(e, axis=1, keepdims=True)
+    n = len(e)
+    videos = [{"path": f"{root}/v{i}.mp4", "relpath": f"v{i}.mp4", "status": "ok", "reason": "",
+               "width": 320, "height": 240, "duration_seconds": 4.0, "size_bytes": 1000 + i,
+               "mtime": 1.0} for i in range(n)]
+    return VideoEmbeddings(root=root, videos=videos, ok_index=list(range(n)), embeddings=e,
+                           frame_features=[np.repeat(v[None], frames_per_video, 0) for v in e],
+                           pts_seconds=[np.arange(frames_per_video, dtype=float) for _ in e],
+                           informative=[np.ones(frames_per_video, bool) for _ in e])

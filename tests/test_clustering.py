@@ -272,3 +272,12 @@ def test_report_from_graph_method_matches_dense_on_sample_set(sample_scan):
     dense_pairs = {tuple(p[:2]): p[2] for p in dense["pairs"]}
     assert graph["pairs"] and all(dense_pairs[tuple(p[:2])] == p[2] for p in graph["pairs"])
     assert min(p[2] for p in graph["pairs"]) >= 1 - cfg.epsilon  # graph mode: edges only
+
+
+def test_neighbour_pairs_are_the_pairs_within_epsilon_dense_and_graph():
+    from vdedup_lib.clustering import neighbour_pairs
+
+    e = np.array([[1, 0], [0.99, 0.14], [0, 1], [0.1, 0.99], [-1, 0.05]], np.float32)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    assert neighbour_pairs(find_duplicates(e, epsilon=0.05)) == [(0, 1), (2, 3)]
+    assert neighbour_pairs(find_duplicates(e, epsilon=0.05, method="graph")) == [(0, 1), (2, 3)]

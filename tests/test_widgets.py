@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 from vdedup_lib.deletion import find_duplicates_to_remove  # noqa: E402
 from vdedup_lib.widgets import DeletionReview, EpsilonExplorer  # noqa: E402
 
-from test_plotting import fake_embeddings  # noqa: E402
+from conftest import fake_embeddings  # noqa: E402
 
 
 # --------------------------------------------------------------------------

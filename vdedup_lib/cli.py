@@ -251,7 +251,7 @@ def _calibrate(config: Config, args: argparse.Namespace) -> int:
         return 2
     print(res.format())
     if args.plot:
-        from .plotting import plot_calibration
+        from .plots.clustering import plot_calibration
 
         fig = plot_calibration(res)
         args.plot.parent.mkdir(parents=True, exist_ok=True)

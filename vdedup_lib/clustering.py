@@ -545,3 +545,9 @@ def keep_reason(keep: dict, other: dict) -> str:
 def choose_keep(infos: Sequence[dict]) -> int:
     """Index in ``infos`` of the file to keep (see ``keep_key``)."""
     return min(range(len(infos)), key=lambda i: keep_key(infos[i]))
+
+
+def neighbour_pairs(dups) -> list:
+    """``(i, j)`` with i < j whose cosine distance is at most ``dups.epsilon`` (DBSCAN's
+    edges), from a dense or a graph-mode ``DuplicateGroups``, in index order."""
+    return sorted((i, j) for i, j, _ in dups.pairs(1.0 - dups.epsilon - 1e-9))

@@ -231,6 +231,14 @@ def sample_times(duration: Optional[float], start: float, *, seconds_between_fra
     return start + step * (np.arange(n) + 0.5)
 
 
+def frames_for_duration(duration: float, *, seconds_between_frames: float = 1.0,
+                        max_frames: int = 32, min_frames: int = 8) -> int:
+    """How many frames ``sample_frames`` takes from a video of ``duration`` seconds."""
+    t = sample_times(duration, 0.0, seconds_between_frames=seconds_between_frames,
+                     max_frames=max_frames, min_frames=min_frames)
+    return 0 if t is None else len(t)
+
+
 #: Keyframe sampling is used when the stream's keyframes are at most this many
 #: seconds apart (start and end of the video included) and give at least
 #: ``min_frames`` distinct samples.  Each target time is then served by its

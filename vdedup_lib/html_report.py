@@ -19,6 +19,9 @@ import os
 from pathlib import Path
 from typing import Optional, Union
 
+from .io_utils import atomic_write_text, format_bitrate, format_bytes, format_duration, format_timestamp
+from .thumbnails import aligned_frames, jpeg_bytes, video_thumbnails
+
 #: Frames shown per file.
 DEFAULT_FRAMES_PER_VIDEO = 5
 #: Height of each thumbnail in CSS pixels (its width follows the video's shape).
@@ -27,59 +30,6 @@ DEFAULT_THUMB_HEIGHT = 104
 JPEG_QUALITY = 82
 #: Groups with at most this many files get a full pairwise similarity table.
 MAX_PAIR_TABLE = 8
-
-
-def _fmt_duration(s) -> str:
-    if s is None:
-        return "?"
-    s = float(s)
-    m, sec = divmod(s, 60.0)
-    h, m = divmod(int(m), 60)
-    return f"{h}:{m:02d}:{sec:04.1f}" if h else f"{m}:{sec:04.1f}"
-
-
-def _fmt_size(n) -> str:
-    if n is None:
-        return "?"
-    n = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{int(n)} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000.0
-    return f"{n:.1f} TB"  # pragma: no cover
-
-
-def _fmt_mtime(t) -> str:
-    if t is None:
-        return "?"
-    return _dt.datetime.fromtimestamp(float(t)).strftime("%Y-%m-%d\u00a0%H:%M:%S")
-
-
-def _thumbnails(path: Path, root: Path, *, n: int, height: int) -> tuple:
-    """``([(jpeg bytes, width, height, seconds)], info, error)`` for one video."""
-    import cv2
-    import numpy as np
-
-    from .dataset import sample_frames
-
-    side = max(2 * height, 192)
-    s = sample_frames(path, root=root, seconds_between_frames=1e9, max_frames=n, min_frames=n,
-                      resize=side, seek_threshold_seconds=5.0)
-    if s.info.status != "ok" or s.frames.shape[0] == 0:
-        return [], s.info, s.info.reason or "no frames"
-    w, h = s.info.width or side, s.info.height or side
-    top, bottom, left, right = s.crop_fractions
-    aspect = (w * max(1e-6, 1 - left - right)) / (h * max(1e-6, 1 - top - bottom))
-    tw = int(round(min(max(height * aspect, height * 0.5), height * 2.4)))
-    out = []
-    frames = s.frames.permute(0, 2, 3, 1).numpy()
-    for img, t in zip(frames, s.pts_seconds.tolist()):
-        small = cv2.resize(np.ascontiguousarray(img), (tw, height), interpolation=cv2.INTER_AREA)
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
-                               [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if ok:
-            out.append((buf.tobytes(), tw, height, t))
-    return out, s.info, ""
 
 
 _CSS = """
@@ -149,17 +99,42 @@ table.pairs th { font-weight:normal; color:var(--muted); max-width:180px; overfl
 #: Height of the frames in the aligned strip under each removed member, pixels.
 ALIGNED_HEIGHT = 56
 
+#: The key to the badges and the highlight, under the summary.
+_LEGEND = ("<p class='legend'><span class='keep'><span class='badge'>KEEP</span></span>the best "
+           "copy, with the reason it won &nbsp; <span class='remove'><span class='badge'>REMOVE"
+           "</span></span>proposed for the trash &nbsp; <span class='review'><span class='badge'>"
+           "REVIEW</span></span>in the group but not proven a copy of the kept file: never removed "
+           "automatically &nbsp; <span style='background:var(--diff);padding:0 4px'>highlighted"
+           "</span> = differs from the kept file. Nothing has been changed.</p>")
+
+#: The rows of each file's facts table: ``(name, value from the video's report entry)``.
+_FACTS = (
+    ("resolution", lambda x: f"{x.get('width')}\u00d7{x.get('height')}" if x.get("width") else "?"),
+    ("duration", lambda x: format_duration(x.get("duration_seconds"))),
+    ("bitrate", lambda x: format_bitrate(x.get("bitrate"))),
+    ("size", lambda x: format_bytes(x.get("size_bytes"))),
+    ("modified", lambda x: format_timestamp(x.get("mtime"), sep="\u00a0")),
+    ("codec", lambda x: " / ".join(str(p).split(",")[0] for p in (x.get("codec"), x.get("container"))
+                                   if p) or "?"),
+)
+
+
+def _img(jpeg: bytes, width: int, height: int, alt: str) -> str:
+    """An ``<img>`` with the JPEG inlined as a base64 ``data:`` URI."""
+    b64 = base64.b64encode(jpeg).decode("ascii")
+    return (f"<img src='data:image/jpeg;base64,{b64}' width='{width}' height='{height}' "
+            f"alt='{html.escape(alt, quote=True)}'>")
+
 
 def _aligned_strip_html(root: Path, keep: str, path: str, ver: dict, *, height: int,
                         cache: Optional[dict] = None) -> str:
     """Matched frames of the kept file (top) and the member (bottom) at their
     aligned times (``verification.aligned``), as inline JPEGs with time labels."""
-    import cv2
-
-    from .verify import aligned_frames
+    from .verify import MAX_FRAMES, SECONDS_BETWEEN_FRAMES
 
     esc = html.escape
-    rows = aligned_frames(root, keep, path, ver.get("aligned", []), height=height, cache=cache)
+    rows = aligned_frames(root, keep, path, ver.get("aligned", []), height=height, cache=cache,
+                          seconds_between_frames=SECONDS_BETWEEN_FRAMES, max_frames=MAX_FRAMES)
     head = (f"<div class='aligned' data-path='{esc(path, quote=True)}' data-pairs='{len(rows)}'>"
             f"<div class='why'>Frame evidence: {esc(ver.get('summary') or '')} &middot; "
             f"{ver.get('coverage', 0):.0%} of the shorter video matched, offset "
@@ -170,23 +145,172 @@ def _aligned_strip_html(root: Path, keep: str, path: str, ver: dict, *, height: 
         return head + "<div class='noframes'>aligned frames could not be read</div></div></div>"
     out = [head]
     for ia, ta, ib, tb, ncc in rows:
-        imgs = []
-        for img in (ia, ib):
-            ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
-                                   [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            b64 = base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
-            imgs.append(f"<img src='data:image/jpeg;base64,{b64}' width='{img.shape[1]}' "
-                        f"height='{img.shape[0]}' alt='frame'>")
-        out.append(f"<figure>{imgs[0]}{imgs[1]}<figcaption>keep {_fmt_duration(ta)}<br>"
-                   f"this {_fmt_duration(tb)} &middot; NCC {ncc:.2f}</figcaption></figure>")
+        imgs = "".join(_img(jpeg_bytes(img, quality=JPEG_QUALITY), img.shape[1], img.shape[0], "frame")
+                       for img in (ia, ib))
+        out.append(f"<figure>{imgs}<figcaption>keep {format_duration(ta)}<br>"
+                   f"this {format_duration(tb)} &middot; NCC {ncc:.2f}</figcaption></figure>")
     out.append("</div></div>")
     return "".join(out)
+
+
+# --------------------------------------------------------------------------
+# The page, piece by piece
+# --------------------------------------------------------------------------
+
+def _header(title: str, root: Path, settings: dict) -> str:
+    """The document head (title, stylesheet) and the page's heading line."""
+    esc = html.escape
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
+            f"<header><h1>{esc(title)}</h1><div class='sub'>{esc(str(root))} &middot; generated "
+            f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}"
+            + (f" &middot; model {esc(str(settings.get('model')))}" if settings.get("model") else "")
+            + (f" &middot; epsilon {settings.get('epsilon')}" if settings.get("epsilon") is not None else "")
+            + "</div></header>")
+
+
+def _summary(report: dict, plan) -> str:
+    """The counts at the top: files scanned and readable, groups, removals, bytes freed."""
+    videos = report.get("videos", [])
+    n_ok = sum(v.get("status") == "ok" for v in videos)
+    return ("<div class='summary'>"
+            f"<div><b>{len(videos)}</b>files scanned</div>"
+            f"<div><b>{n_ok}</b>readable</div>"
+            f"<div><b>{len(plan.groups)}</b>duplicate groups</div>"
+            f"<div><b>{len(plan.files_to_remove)}</b>proposed for removal</div>"
+            f"<div><b>{format_bytes(plan.bytes_to_free)}</b>would be freed</div></div>")
+
+
+def _toc(plan) -> str:
+    """Links to every group (nothing when there are none)."""
+    if not plan.groups:
+        return ""
+    return ("<nav class='toc'><span>Groups:</span>" + "".join(
+        f"<a href='#group-{g.number}'>{g.number}. {html.escape(Path(g.keep).name)}</a>"
+        for g in plan.groups) + "</nav>")
+
+
+def _facts(v: dict, keep_v: Optional[dict]) -> str:
+    """A file's facts as a two-column table; values that differ from ``keep_v``'s are highlighted."""
+    cells = []
+    for name, f in _FACTS:
+        val = f(v)
+        diff = keep_v is not None and f(keep_v) != val
+        cls = " ".join(c for c in ("diff" if diff else "", "nowrap" if name == "modified" else "") if c)
+        attr = f' class="{cls}"' if cls else ""
+        cells.append(f"<th>{name}</th><td{attr}>{html.escape(val)}</td>")
+    return "<table class='facts'>" + "".join(
+        f"<tr>{''.join(cells[i:i + 2])}</tr>" for i in range(0, len(cells), 2)) + "</table>"
+
+
+def _why(role: str, path: str, g) -> str:
+    """The sentence under a file's path: why it is kept, removed or only listed for review."""
+    if role == "keep":
+        return f"Kept: {g.keep_reason}" if g.keep_reason else "Kept: best copy by the keep rule"
+    if role == "remove":
+        reason = next(r.reason for r in g.remove if r.path == path)
+        return f"Remove: the kept file wins by {reason}"
+    return "Review only, never removed automatically: " + g.review_reasons.get(
+        path, "joined the group through other members; not within epsilon of the kept file")
+
+
+def _similarity(role: str, s: Optional[float]) -> str:
+    """The similarity-to-kept line with its bar (the kept file is the reference)."""
+    if role == "keep":
+        return "<div class='sim'>reference for the similarities below</div>"
+    return ("<div class='sim'>similarity to kept file <b>"
+            + (f"{s:.3f}</b><span class='bar'><i style='width:{max(0.0, s) * 100:.0f}%'>"
+               "</i></span>" if s is not None else "?</b>") + "</div>")
+
+
+def _member(role: str, path: str, g, *, root: Path, video: dict, keep_video: dict,
+            similarity: Optional[float], frames_per_video: int, thumb_height: int) -> str:
+    """One file of a group: badge, path, why, similarity, facts, and its frames."""
+    esc = html.escape
+    thumbs = video_thumbnails(root / path, root=root, count=frames_per_video, height=thumb_height)
+    shown = [(jpeg_bytes(img, quality=JPEG_QUALITY), img.shape[1], img.shape[0], t)
+             for img, t in zip(thumbs.images, thumbs.seconds)]
+    shown = [s for s in shown if s[0]]  # a frame JPEG could not encode is left out
+    parts = [f"<div class='member {role}' data-path='{esc(path, quote=True)}' "
+             f"data-frames='{len(shown)}'><div class='info'>"
+             f"<span class='badge'>{role.upper()}</span><span class='path'>{esc(path)}</span>"
+             f"<div class='why'>{esc(_why(role, path, g))}</div>{_similarity(role, similarity)}"
+             f"{_facts(video, None if role == 'keep' else keep_video)}</div><div class='frames'>"]
+    for jpg, w, h, t in shown:
+        parts.append(f"<figure>{_img(jpg, w, h, f'{path} at {format_duration(t)}')}"
+                     f"<figcaption>{format_duration(t)}</figcaption></figure>")
+    if not shown:
+        parts.append(f"<div class='noframes'>No frames to show: {esc(thumbs.error)}</div>")
+    parts.append("</div></div>")
+    return "".join(parts)
+
+
+def _pair_table(names: list, pair_sim: dict) -> str:
+    """The similarity of every pair of ``names`` (collapsed), for small groups."""
+    esc = html.escape
+    head = "".join(f"<th title='{esc(p, quote=True)}'>{i + 1}</th>" for i, p in enumerate(names))
+    rows = []
+    for i, a in enumerate(names):
+        cells = []
+        for j, b in enumerate(names):
+            s = 1.0 if i == j else pair_sim.get((a, b))
+            cells.append(f"<td>{'' if s is None else f'{s:.3f}'}</td>")
+        rows.append(f"<tr><th title='{esc(a, quote=True)}'>{i + 1}. {esc(Path(a).name)}</th>"
+                    + "".join(cells) + "</tr>")
+    return ("<details class='pairs'><summary>Similarity between every pair in this group"
+            f"</summary><table class='pairs'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+            "<div class='notes'>Blank: below the report's pair floor.</div></details>")
+
+
+def _group(g, report: dict, *, root: Path, videos: dict, pair_sim: dict, frames_per_video: int,
+           thumb_height: int) -> str:
+    """One group's section: its files (with aligned strips under verified removals),
+    the pair table of a small group, and the plan's notes."""
+    members = [("keep", g.keep)] + [("remove", r.path) for r in g.remove] + \
+              [("review", p) for p in g.review]
+    report_members = report["groups"][g.number - 1].get("members", []) \
+        if g.number <= len(report["groups"]) else []
+    sims = {m["path"]: m.get("similarity_to_keep") for m in report_members}
+    verifications = {m["path"]: m.get("verification") for m in report_members}
+    freed = sum(r.size_bytes for r in g.remove)
+    parts = [f"<section class='group' id='group-{g.number}' data-group='{g.number}'>"
+             f"<h2>Group {g.number}<span class='meta'>{len(members)} files &middot; "
+             f"{len(g.remove)} to remove &middot; frees {format_bytes(freed)}</span></h2>"]
+    keep_video = videos.get(g.keep, {"path": g.keep})
+    strip_cache: dict = {}
+    for role, p in members:
+        parts.append(_member(role, p, g, root=root, video=videos.get(p, {"path": p}),
+                             keep_video=keep_video, similarity=sims.get(p),
+                             frames_per_video=frames_per_video, thumb_height=thumb_height))
+        ver = verifications.get(p)
+        if role == "remove" and ver and ver.get("aligned"):
+            parts.append(_aligned_strip_html(root, g.keep, p, ver, height=ALIGNED_HEIGHT,
+                                             cache=strip_cache))
+    if 2 < len(members) <= MAX_PAIR_TABLE:
+        parts.append(_pair_table([p for _, p in members], pair_sim))
+    if g.notes:
+        parts.append("<div class='notes'>" + "<br>".join(html.escape(n) for n in g.notes) + "</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _not_compared(report: dict) -> str:
+    """The unreadable and the skipped files, with why (nothing when there are none)."""
+    esc = html.escape
+    bad = [v for v in report.get("videos", []) if v.get("status") != "ok"]
+    skipped = report.get("skipped", [])
+    if not bad and not skipped:
+        return ""
+    rows = [f"<tr><td class='path'>{esc(e['path'])}</td><td>{esc(e.get('reason') or '')}</td></tr>"
+            for e in bad + list(skipped)]
+    return "<h2>Files not compared</h2><div class='bad'><table>" + "".join(rows) + "</table></div>"
 
 
 def render_html_report(report: dict, *, plan=None, frames_per_video: int = DEFAULT_FRAMES_PER_VIDEO,
                        thumb_height: int = DEFAULT_THUMB_HEIGHT, title: Optional[str] = None) -> str:
     """The HTML text of the review page (see ``write_html_report``)."""
-    from .deletion import find_duplicates_to_remove, format_bitrate
+    from .deletion import find_duplicates_to_remove
 
     if frames_per_video < 1:
         raise ValueError(f"frames_per_video must be >= 1, got {frames_per_video!r}")
@@ -199,133 +323,15 @@ def render_html_report(report: dict, *, plan=None, frames_per_video: int = DEFAU
     pair_sim = {}
     for a, b, s in report.get("pairs", []):
         pair_sim[(a, b)] = pair_sim[(b, a)] = s
-    esc = html.escape
     title = title or f"vdedup review: {root.name or root}"
-    n_remove = len(plan.files_to_remove)
-    n_ok = sum(v.get("status") == "ok" for v in report.get("videos", []))
-    settings = report.get("settings", {})
-
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-             f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"]
-    parts.append(f"<header><h1>{esc(title)}</h1><div class='sub'>{esc(str(root))} &middot; generated "
-                 f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}"
-                 + (f" &middot; model {esc(str(settings.get('model')))}" if settings.get("model") else "")
-                 + (f" &middot; epsilon {settings.get('epsilon')}" if settings.get("epsilon") is not None else "")
-                 + "</div></header>")
-    parts.append("<div class='summary'>"
-                 f"<div><b>{len(report.get('videos', []))}</b>files scanned</div>"
-                 f"<div><b>{n_ok}</b>readable</div>"
-                 f"<div><b>{len(plan.groups)}</b>duplicate groups</div>"
-                 f"<div><b>{n_remove}</b>proposed for removal</div>"
-                 f"<div><b>{_fmt_size(plan.bytes_to_free)}</b>would be freed</div></div>")
-    parts.append("<p class='legend'><span class='keep'><span class='badge'>KEEP</span></span>the best "
-                 "copy, with the reason it won &nbsp; <span class='remove'><span class='badge'>REMOVE"
-                 "</span></span>proposed for the trash &nbsp; <span class='review'><span class='badge'>"
-                 "REVIEW</span></span>in the group but not proven a copy of the kept file: never removed "
-                 "automatically &nbsp; <span style='background:var(--diff);padding:0 4px'>highlighted"
-                 "</span> = differs from the kept file. Nothing has been changed.</p>")
-    if plan.groups:
-        parts.append("<nav class='toc'><span>Groups:</span>" + "".join(
-            f"<a href='#group-{g.number}'>{g.number}. {esc(Path(g.keep).name)}</a>" for g in plan.groups)
-            + "</nav>")
-
-    def facts(v: dict, keep_v: Optional[dict]) -> str:
-        rows = [("resolution", lambda x: f"{x.get('width')}\u00d7{x.get('height')}"
-                 if x.get("width") else "?"),
-                ("duration", lambda x: _fmt_duration(x.get("duration_seconds"))),
-                ("bitrate", lambda x: format_bitrate(x.get("bitrate"))),
-                ("size", lambda x: _fmt_size(x.get("size_bytes"))),
-                ("modified", lambda x: _fmt_mtime(x.get("mtime"))),
-                ("codec", lambda x: " / ".join(str(p).split(",")[0] for p in
-                                               (x.get("codec"), x.get("container")) if p) or "?")]
-        cells = []
-        for name, f in rows:
-            val = f(v)
-            diff = keep_v is not None and f(keep_v) != val
-            cls = " ".join(c for c in ("diff" if diff else "", "nowrap" if name == "modified" else "") if c)
-            attr = f' class="{cls}"' if cls else ""
-            cells.append(f"<th>{name}</th><td{attr}>{esc(val)}</td>")
-        return "<table class='facts'>" + "".join(
-            f"<tr>{''.join(cells[i:i + 2])}</tr>" for i in range(0, len(cells), 2)) + "</table>"
-
-    for g in plan.groups:
-        by_path = {r.path: r for r in g.remove}
-        members = [("keep", g.keep)] + [("remove", r.path) for r in g.remove] + \
-                  [("review", p) for p in g.review]
-        sims, verifications, strip_cache = {}, {}, {}
-        for rg in report["groups"][g.number - 1:g.number]:
-            sims = {m["path"]: m.get("similarity_to_keep") for m in rg.get("members", [])}
-            verifications = {m["path"]: m.get("verification") for m in rg.get("members", [])}
-        freed = sum(r.size_bytes for r in g.remove)
-        parts.append(f"<section class='group' id='group-{g.number}' data-group='{g.number}'>"
-                     f"<h2>Group {g.number}<span class='meta'>{len(members)} files &middot; "
-                     f"{len(g.remove)} to remove &middot; frees {_fmt_size(freed)}</span></h2>")
-        keep_v = videos.get(g.keep, {"path": g.keep})
-        for role, p in members:
-            v = videos.get(p, {"path": p})
-            thumbs, info, err = _thumbnails(root / p, root, n=frames_per_video, height=thumb_height)
-            if role == "keep":
-                why = f"Kept: {g.keep_reason}" if g.keep_reason else "Kept: best copy by the keep rule"
-                sim_html = "<div class='sim'>reference for the similarities below</div>"
-            else:
-                s = sims.get(p)
-                if role == "remove":
-                    why = f"Remove: the kept file wins by {by_path[p].reason}"
-                else:
-                    why = "Review only, never removed automatically: " + g.review_reasons.get(
-                        p, "joined the group through other members; not within epsilon of the kept file")
-                sim_html = ("<div class='sim'>similarity to kept file <b>"
-                            + (f"{s:.3f}</b><span class='bar'><i style='width:{max(0.0, s) * 100:.0f}%'>"
-                               "</i></span>" if s is not None else "?</b>") + "</div>")
-            label = {"keep": "KEEP", "remove": "REMOVE", "review": "REVIEW"}[role]
-            parts.append(f"<div class='member {role}' data-path='{esc(p, quote=True)}' "
-                         f"data-frames='{len(thumbs)}'><div class='info'>"
-                         f"<span class='badge'>{label}</span><span class='path'>{esc(p)}</span>"
-                         f"<div class='why'>{esc(why)}</div>{sim_html}"
-                         f"{facts(v, None if role == 'keep' else keep_v)}</div><div class='frames'>")
-            if thumbs:
-                for jpg, w, h, t in thumbs:
-                    b64 = base64.b64encode(jpg).decode("ascii")
-                    parts.append(f"<figure><img src='data:image/jpeg;base64,{b64}' width='{w}' "
-                                 f"height='{h}' alt='{esc(p, quote=True)} at {_fmt_duration(t)}'>"
-                                 f"<figcaption>{_fmt_duration(t)}</figcaption></figure>")
-            else:
-                parts.append(f"<div class='noframes'>No frames to show: {esc(err)}</div>")
-            parts.append("</div></div>")
-            ver = verifications.get(p)
-            if role == "remove" and ver and ver.get("aligned"):
-                parts.append(_aligned_strip_html(root, g.keep, p, ver, height=ALIGNED_HEIGHT,
-                                                 cache=strip_cache))
-        if 2 < len(members) <= MAX_PAIR_TABLE:
-            names = [p for _, p in members]
-            head = "".join(f"<th title='{esc(p, quote=True)}'>{i + 1}</th>" for i, p in enumerate(names))
-            rows = []
-            for i, a in enumerate(names):
-                cells = []
-                for j, b in enumerate(names):
-                    s = 1.0 if i == j else pair_sim.get((a, b))
-                    cells.append(f"<td>{'' if s is None else f'{s:.3f}'}</td>")
-                rows.append(f"<tr><th title='{esc(a, quote=True)}'>{i + 1}. {esc(Path(a).name)}</th>"
-                            + "".join(cells) + "</tr>")
-            parts.append("<details class='pairs'><summary>Similarity between every pair in this group"
-                         f"</summary><table class='pairs'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
-                         "<div class='notes'>Blank: below the report's pair floor.</div></details>")
-        if g.notes:
-            parts.append("<div class='notes'>" + "<br>".join(esc(n) for n in g.notes) + "</div>")
-        parts.append("</section>")
+    parts = [_header(title, root, report.get("settings", {})), _summary(report, plan), _LEGEND,
+             _toc(plan)]
+    parts += [_group(g, report, root=root, videos=videos, pair_sim=pair_sim,
+                     frames_per_video=frames_per_video, thumb_height=thumb_height)
+              for g in plan.groups]
     if not plan.groups:
         parts.append("<p>No duplicate groups were found.</p>")
-    bad = [v for v in report.get("videos", []) if v.get("status") != "ok"]
-    skipped = report.get("skipped", [])
-    if bad or skipped:
-        parts.append("<h2>Files not compared</h2><div class='bad'><table>")
-        for v in bad:
-            parts.append(f"<tr><td class='path'>{esc(v['path'])}</td><td>{esc(v.get('reason') or '')}</td></tr>")
-        for s in skipped:
-            parts.append(f"<tr><td class='path'>{esc(s['path'])}</td><td>{esc(s.get('reason') or '')}</td></tr>")
-        parts.append("</table></div>")
-    parts.append("</body></html>")
+    parts += [_not_compared(report), "</body></html>"]
     return "".join(parts)
 
 
@@ -346,6 +352,4 @@ def write_html_report(report: Union[dict, str, os.PathLike], path: Union[str, os
         report = read_report(report)
     text = render_html_report(report, plan=plan, frames_per_video=frames_per_video,
                               thumb_height=thumb_height, title=title)
-    from .report import atomic_write_text
-
     return atomic_write_text(path, text)

@@ -25,8 +25,11 @@ import numpy as np
 from ipywidgets.widgets.widget_bool import CheckboxStyle
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from . import plotting
 from .config import DEFAULT_EPSILON
+from .plots.clustering import plot_groups_on_umap
+from .plots.common import ROLE_COLOURS, figure_png
+from .plots.deletion import plan_thumbnails
+from .thumbnails import jpeg_bytes
 
 
 def _jpeg(img: Optional[np.ndarray], height: int) -> bytes:
@@ -38,9 +41,7 @@ def _jpeg(img: Optional[np.ndarray], height: int) -> bytes:
     elif img.shape[0] != height:
         width = max(1, round(img.shape[1] * height / img.shape[0]))
         img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return buf.tobytes() if ok else b""
+    return jpeg_bytes(img, quality=80)
 
 
 # --------------------------------------------------------------------------
@@ -49,7 +50,7 @@ def _jpeg(img: Optional[np.ndarray], height: int) -> bytes:
 
 class EpsilonExplorer(w.VBox):
     """Slider over ``epsilon``; each value regroups ``emb`` with DBSCAN and redraws
-    the groups on the UMAP ``coords`` (``plotting.umap_2d``).
+    the groups on the UMAP ``coords`` (``studies.umap_2d``).
 
     After every change ``dups`` holds the ``DuplicateGroups`` and (with
     ``truth``) ``scores`` the pairwise ``PairScores`` of the groups
@@ -94,8 +95,8 @@ class EpsilonExplorer(w.VBox):
             text += (f"<br>grouping against truth.csv: precision {s.precision:.3f}, "
                      f"recall {s.recall:.3f}, <b>F1 {s.f1:.3f}</b>")
         self.summary.value = text
-        fig = plotting.plot_groups_on_umap(self.coords, self.dups, truth_groups=self.truth_groups)
-        self.image.value = plotting.figure_png(fig, dpi=self.dpi)
+        fig = plot_groups_on_umap(self.coords, self.dups, truth_groups=self.truth_groups)
+        self.image.value = figure_png(fig, dpi=self.dpi)
         self.redraws += 1
 
 
@@ -133,7 +134,7 @@ class DeletionReview(w.VBox):
             for r in g.remove:
                 self.sims[r.path] = r.similarity_to_keep
         if thumbs is None:
-            thumbs = plotting.plan_thumbnails(plan, height=thumb_height)
+            thumbs = plan_thumbnails(plan, height=thumb_height)
         # One Layout/style object shared by all cards of a kind: a saved
         # notebook stores every widget model, so this keeps it small.
         self._shared = {
@@ -144,7 +145,7 @@ class DeletionReview(w.VBox):
             "checkbox_style": CheckboxStyle(),
             **{f"card_{role}": w.Layout(border=f"3px solid {colour}", padding="3px", margin="3px",
                                          width="200px")
-               for role, colour in plotting.ROLE_COLOURS.items()},
+               for role, colour in ROLE_COLOURS.items()},
         }
         self.roles: dict = {}
         self.checkboxes: dict = {}
@@ -198,7 +199,7 @@ class DeletionReview(w.VBox):
         name = Path(path).name
         sim = self.sims.get(path)
         extra = f" ({sim:.2f})" if (sim is not None and role != "keep") else ""
-        label = w.HTML(f"<span style='color:{plotting.ROLE_COLOURS[role]}'><b>{role.upper()}</b>"
+        label = w.HTML(f"<span style='color:{ROLE_COLOURS[role]}'><b>{role.upper()}</b>"
                        f"{extra}</span><br><span title='{html.escape(path)}'>"
                        f"{html.escape(name if len(name) <= 26 else name[:12] + '...' + name[-11:])}</span>",
                        layout=sh["label"], style=sh["html_style"])

@@ -1,0 +1,71 @@
+"""vdedup_lib.studies: the UMAP map, the embedding-size study and the bridge video of the notebooks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import fake_embeddings
+from vdedup_lib import studies
+from vdedup_lib.clustering import find_duplicates
+from vdedup_lib.config import Config
+
+
+def test_umap_is_deterministic_and_keeps_clusters_apart():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16))
+    x = np.concatenate([c + 0.01 * rng.normal(size=(8, 16)) for c in centres])
+    a = studies.umap_2d(x, random_state=0)
+    b = studies.umap_2d(x, random_state=0)
+    assert a.shape == (24, 2) and np.allclose(a, b)
+    labels = np.repeat(np.arange(3), 8)
+    within = max(np.ptp(a[labels == k], axis=0).max() for k in range(3))
+    means = np.array([a[labels == k].mean(0) for k in range(3)])
+    between = min(np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i + 1, 3))
+    assert between > within
+    assert studies.umap_2d(x[:2]).shape == (2, 2)  # too few points for UMAP: all at the origin
+
+
+def test_reduced_embeddings_equal_encoding_with_embedding_size(tmp_path, make_video):
+    """Reducing afterwards gives what encode_videos(embedding_size=k) gives."""
+    from vdedup_lib.encoder import EncoderCNN, encode_videos
+
+    for k in range(3):
+        make_video(tmp_path / f"v{k}.mp4", k, n=20)
+    enc = EncoderCNN(device="cpu")
+    cfg = Config(videos_dir=tmp_path, video_resize=64)
+    native = encode_videos(config=cfg, encoder=enc)
+    small = encode_videos(config=cfg.replace(embedding_size=6), encoder=enc)
+    mine = studies.reduced_embeddings(native, 6)
+    assert mine.embeddings.shape == small.embeddings.shape == (3, 6)
+    assert np.allclose(np.abs(mine.embeddings @ small.embeddings.T).diagonal(), 1, atol=1e-4)
+    assert mine.energy_kept == pytest.approx(small.energy_kept, abs=1e-6)
+    assert studies.reduced_embeddings(native, None) is native
+
+
+def test_embedding_size_study():
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(3, 32))
+    vecs = np.concatenate([c + 0.05 * rng.normal(size=(4, 32)) for c in centres])
+    emb = fake_embeddings(vecs)
+    truth = {p: f"g{i // 4}" for i, p in enumerate(emb.paths)}
+    rows = studies.embedding_size_study(emb, truth, [2, 8, 32], epsilons=np.arange(0.01, 0.3, 0.01))
+    assert [r["embedding_size"] for r in rows] == [2, 8, 32]
+    assert rows[-1]["f1"] == 1.0 and rows[-1]["energy_kept"] == 1.0
+    assert rows[0]["energy_kept"] < rows[1]["energy_kept"] <= 1.0
+    assert [r["bytes_per_video"] for r in rows] == [8, 32, 128]
+
+
+def test_bridge_chains_two_far_videos():
+    emb = fake_embeddings([[1, 0, 0], [0.6, 0.8, 0], [0, 0, 1]])
+    truth = {"v0.mp4": "A", "v1.mp4": "B", "v2.mp4": "C"}
+    a, b, d = studies.closest_different_pair(emb, truth, farther_than=0.3)
+    assert (a, b) == ("v0.mp4", "v1.mp4") and d == pytest.approx(0.4)
+    with pytest.raises(ValueError):
+        studies.closest_different_pair(emb, truth, farther_than=1.5)
+    bridged = studies.add_bridge_video(emb, a, b, name="bridge.mp4")
+    assert bridged.paths[-1] == "bridge.mp4" and len(emb.paths) == 3  # the input is unchanged
+    e = bridged.embeddings
+    assert 1 - e[3] @ e[0] < 0.3 and 1 - e[3] @ e[1] < 0.3 and 1 - e[0] @ e[1] > 0.3
+    assert find_duplicates(e, epsilon=0.3).groups == [[0, 1, 3]]
+    pts = bridged.pts_seconds[3]
+    assert len(pts) == 4 and np.all(np.diff(pts) > 0)  # A's first half, then B's second half
