@@ -227,13 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_calibrate_parser(sub) -> None:
-    cal = sub.add_parser("calibrate", help="suggest an epsilon from synthetic copies of your own "
-                         "videos (made with ffmpeg in a temporary folder; DIR is only read)")
+    from .evaluation.synthetic import CALIBRATION_TRANSFORMS
+
+    cal = sub.add_parser(
+        "calibrate", help="suggest an epsilon from synthetic copies of your own videos (made with "
+        "ffmpeg in a temporary folder; DIR is only read)",
+        description="Suggest an epsilon for DIR from synthetic copies of a sample of its videos. "
+        "The suggestion is for `vdedup scan --epsilon`, on the fused distance the scan cuts "
+        "(embeddings propose, frames confirm); the value on the pooled-embedding distance (a scan "
+        "without frame verification) is shown next to it.")
     _add_scan_options(cal)
     cal.add_argument("--videos", type=int, default=8, help="how many of DIR's videos to sample")
     cal.add_argument("--seed", type=int, default=0, help="seed of the deterministic sample")
     cal.add_argument("--transforms", default=None,
-                     help="comma-separated transforms (default: reencode,crop,letterbox,logo,trim)")
+                     help=f"comma-separated transforms (default: {','.join(CALIBRATION_TRANSFORMS)})")
     cal.add_argument("--plot", type=Path, default=None,
                      help="write a histogram of the two distance distributions here (PNG)")
 
