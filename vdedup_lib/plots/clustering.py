@@ -207,7 +207,9 @@ def plot_calibration(result) -> Figure:
     for x, ls, col, lab in lines:
         ax.axvline(x, ls=ls, color=col, lw=2, label=lab)
     ax.set_xlim(0, hi)
-    ax.set_xlabel("cosine distance between the two videos' embeddings")
+    distance = getattr(result, "distance", None)
+    ax.set_xlabel(distance.description if distance is not None
+                  else "cosine distance between the two videos' embeddings")
     ax.set_ylabel("number of pairs")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title(f"Calibration on {len(result.videos)} of your videos x "
