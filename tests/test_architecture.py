@@ -6,6 +6,7 @@ module importing the command line, and on an import that climbs a layer; the
 message names the modules and the line.
 """
 import ast
+import functools
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "vdedup_lib"
@@ -21,9 +22,8 @@ LAYERS = {
     "pipeline": 5,
     "evaluation": 6, "scoring": 6, "synthetic": 6, "calibration": 6, "studies": 6,
     "deletion": 7,
-    "cli": 8, "html_report": 8, "plots": 8, "plotting": 8, "widgets": 8, "engines": 8,
-    "display": 8,
-}
+    "cli": 8, "html_report": 8, "plots": 8, "widgets": 8, "engines": 8,
+    }
 FACES = {"cli"}
 
 
@@ -66,6 +66,7 @@ def _imports(path: Path) -> list:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def _graph() -> dict:
     g = {}
     for path in sorted(PKG.rglob("*.py")):
@@ -85,7 +86,8 @@ def test_every_module_has_a_layer():
 
 
 def test_no_import_cycles():
-    g = {m: [t for t, _, _ in edges if t in _graph_keys()] for m, edges in _graph().items()
+    keys = set(_graph())
+    g = {m: [t for t, _, _ in edges if t in keys] for m, edges in _graph().items()
          if m != "vdedup_lib"}
     state, stack, cycles = {}, [], []
 
@@ -104,10 +106,6 @@ def test_no_import_cycles():
         if m not in state:
             visit(m)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
-
-
-def _graph_keys():
-    return set(_graph())
 
 
 def test_imports_point_down_and_no_library_module_imports_the_cli():
