@@ -116,6 +116,7 @@ def test_unreadable_files_are_cached_as_errors(tmp_path, encoder):
         v for v in first.videos if v["relpath"] == "text.mp4"][0]["reason"]
 
 
+@pytest.mark.slow
 def test_cli_no_cache_writes_nothing(folder, tmp_path):
     from vdedup_lib.cli import main
 
@@ -133,6 +134,7 @@ def test_cli_no_cache_writes_nothing(folder, tmp_path):
     assert json.loads(rep.read_text())["cache"]["hits"] == 3
 
 
+@pytest.mark.slow
 def test_entries_are_filed_under_the_encoder_that_made_them(folder, tmp_path, encoder):
     """An encoder passed in (here fp32, whatever the config says) keys its own entries:
     a later scan with other encoder settings does not reuse them."""

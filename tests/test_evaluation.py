@@ -34,6 +34,7 @@ def test_choose_epsilon_takes_middle_of_widest_best_run():
     assert choose_epsilon(rows) == pytest.approx(0.3)
 
 
+@pytest.mark.slow
 def test_sample_set_f1_and_no_wrong_deletions(sample_scan):
     """Embeddings propose, frames confirm (the default scan): F1 >= 0.97, no wrong deletion."""
     report, _ = sample_scan
@@ -53,6 +54,7 @@ def test_sample_set_f1_and_no_wrong_deletions(sample_scan):
 
 # --- synthetic copies and calibration ------------------------------------------------------
 
+@pytest.mark.slow
 def test_transformed_copies_have_the_transform_and_truth(tmp_path, make_video):
     from vdedup_lib.evaluation import make_transformed_copies, probe_video
 
@@ -97,6 +99,7 @@ def test_suggest_epsilon_rule():
     assert eps == pytest.approx(0.2) and "overlap" in rule
 
 
+@pytest.mark.slow
 def test_calibrate_cli_on_real_clips(tmp_path, make_video, capsys):
     """Real videos, real ffmpeg copies, real model: copies are closer than non-copies,
     the suggestion separates them, and the CLI writes the plot."""
@@ -132,6 +135,7 @@ EASY_TRANSFORMS = {"reencode": ("reencode", "re-encode"), "downscale": ("downsca
                    "fps": ("_fps", "24fps"), "gray": ("gray",)}
 
 
+@pytest.mark.slow
 def test_sample_set_recall_per_easy_transform(sample_scan):
     report, _ = sample_scan
     truth = read_truth(SAMPLES / "truth.csv")
