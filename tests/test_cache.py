@@ -49,6 +49,7 @@ def test_second_scan_is_all_hits_and_identical(folder, tmp_path, encoder):
     assert sorted(p.name for p in folder.iterdir()) == ["clip0.mp4", "clip1.mp4", "clip2.mp4"]
 
 
+@pytest.mark.slow
 def test_changed_file_is_reembedded(folder, tmp_path, encoder):
     cache_dir = tmp_path / "cache"
     first = _encode(folder, cache_dir, encoder)

@@ -179,6 +179,7 @@ def test_frame_similarity_uses_frame_features():
     assert a.shape == (3, 3) and np.all(a > 0.99) and np.all(np.abs(b) < 1e-6)
 
 
+@pytest.mark.slow
 def test_umap_is_deterministic_and_keeps_clusters_apart():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 16))

@@ -142,6 +142,7 @@ def test_bad_arguments_name_the_value(clips):
     assert frame_track(clips / "nope.mp4") is None
 
 
+@pytest.mark.slow
 def test_verified_distances_end_to_end(clips):
     """Real CNN embeddings propose, frames confirm; DBSCAN groups the fused distance."""
     from vdedup_lib.config import Config
