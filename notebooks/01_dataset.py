@@ -147,7 +147,10 @@ fig = plots.plot_sampling_settings(runs)
 # With a cap the spacing widens instead: the frames still cover the whole
 # clip. That is what keeps memory bounded on long videos. The sample videos
 # are all shorter than 8 s, so on them the *minimum* of 8 frames decides; the
-# cap only matters past `32 x seconds_between_frames` seconds:
+# cap only matters past `32 x seconds_between_frames` seconds. The curves use
+# a fixed cap (`vdedup scan --exact-sampling`); by default the cap itself
+# grows slowly past that point, with log10 of the length
+# (`dataset.frame_budget`), so an hour-long video gets 98 frames, not 32:
 
 # %%
 fig = plots.plot_frames_vs_duration(
@@ -156,7 +159,10 @@ fig = plots.plot_frames_vs_duration(
      dict(seconds_between_frames=2.0, max_frames=32, min_frames=8),
      dict(seconds_between_frames=1.0, max_frames=16, min_frames=8)],
     durations=[i.duration_seconds for i in infos if i.status == "ok"])
-assert frames_for_duration(3600, max_frames=32) == 32  # an hour-long video: still 32 frames
+assert frames_for_duration(3600, max_frames=32) == 32  # fixed cap: an hour-long video, 32 frames
+from vdedup_lib.dataset import frame_budget  # the default cap, growing with log10 of the length
+
+assert frame_budget(3600, seconds_between_frames=1.0, max_frames=32) == 98  # an hour-long video: 98 frames
 
 # %% [markdown]
 # ## 5. One batch from the `DataLoader`

@@ -88,7 +88,9 @@ display(plots.Table(rows, title=f"DBSCAN at epsilon {DEFAULT_EPSILON}: {len(dups
 # `t_b = speed * t_a + offset`. Frames that match many unrelated videos
 # (black frames, shared intros) count less, the way IDF weights common
 # words. DBSCAN then runs on a *fused* distance: a confirmed pair gets
-# `1 - (frame similarity)`, a rejected pair 2 (never a neighbour).
+# `min(d, 1 - frame similarity)`, where `d` is its pooled embedding
+# distance; a rejected pair, like a pair that was never a candidate, gets
+# `1 + d/2` (never a neighbour, since epsilon < 1).
 # `pipeline.group_and_report` does all of it, as `vdedup scan` does:
 
 # %%

@@ -1,7 +1,22 @@
-"""Shared fixtures: tiny real videos made with PyAV, and one scan of the sample set."""
+"""Shared test helpers: tiny real videos, one scan of the sample set, subprocess runs, isolation.
+
+Isolation from other processes on the machine (other scans, other test runs, a
+browser): each test session gets its own embedding cache (``VDEDUP_CACHE_DIR``),
+matplotlib and numba caches (``MPLCONFIGDIR``, ``NUMBA_CACHE_DIR``) and Ray
+temp folder (``RAY_TMPDIR``, also given to ``ray.init``), all under one
+session folder (``SESSION_DIR``); each browser/notebook test (marker ``e2e``)
+gets its own ``TMPDIR`` there, so the Chromium profile Playwright creates for
+each launch is that test's alone.  Ports are picked free (Jupyter) or not
+opened (no Ray dashboard).
+"""
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +24,65 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "sample_videos"
+
+#: This session's private folder for caches and Ray (short: Ray's socket paths must stay
+#: under 107 characters).  Made in ``pytest_configure``, removed at the end.
+SESSION_DIR: Path = Path()
+#: Environment variables pointed into ``SESSION_DIR`` (folder name under it).
+_SESSION_ENV = {"MPLCONFIGDIR": "matplotlib", "NUMBA_CACHE_DIR": "numba", "RAY_TMPDIR": "ray"}
+
+
+def pytest_configure(config):
+    """Point the shared caches of matplotlib, numba and Ray into this session's folder.
+
+    Runs before any test module is imported, so matplotlib reads ``MPLCONFIGDIR``
+    on its first import; subprocesses (CLI, notebooks, Jupyter) inherit it.
+    """
+    global SESSION_DIR
+    SESSION_DIR = Path(tempfile.mkdtemp(prefix="vdedup-t-"))
+    for var, name in _SESSION_ENV.items():
+        (SESSION_DIR / name).mkdir()
+        os.environ[var] = str(SESSION_DIR / name)
+    os.environ.pop("RAY_ADDRESS", None)  # never join somebody else's Ray cluster
+
+
+def pytest_unconfigure(config):
+    if SESSION_DIR != Path() and SESSION_DIR.is_dir():
+        shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _own_tmpdir_for_e2e(request, monkeypatch):
+    """A browser/notebook test (marker ``e2e``) gets its own ``TMPDIR`` (short, in
+    ``SESSION_DIR``: Chromium puts its singleton socket there): the Chromium profile
+    Playwright makes for each launch, and Jupyter's and the kernel's temp files, stay in it."""
+    if request.node.get_closest_marker("e2e") is not None:
+        monkeypatch.setenv("TMPDIR", tempfile.mkdtemp(prefix="e2e-", dir=SESSION_DIR))
+
+
+# --------------------------------------------------------------------------- subprocesses
+
+def run_cli(*args, cwd=ROOT, env=None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` (``"main.py", DIR`` or ``"-m", "vdedup_lib.cli", "scan", ...``).
+
+    Returns the finished process with text ``stdout`` and ``stderr``; check it
+    with ``assert_ran`` so a failure shows the command and both streams.
+    """
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+
+
+def describe_process(proc: subprocess.CompletedProcess, *, tail: int = 4000) -> str:
+    """The command, its exit status and the ends of its stdout and stderr, for a failure message."""
+    cmd = proc.args if isinstance(proc.args, str) else shlex.join(map(str, proc.args))
+    return (f"command: {cmd}\nexit status: {proc.returncode}\n"
+            f"--- stdout (last {tail} chars) ---\n{(proc.stdout or '')[-tail:]}\n"
+            f"--- stderr (last {tail} chars) ---\n{(proc.stderr or '')[-tail:]}")
+
+
+def assert_ran(proc: subprocess.CompletedProcess, returncode: int = 0) -> None:
+    """Assert the process exited with ``returncode``; otherwise show what it printed."""
+    assert proc.returncode == returncode, describe_process(proc)
 
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "page",

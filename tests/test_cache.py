@@ -49,6 +49,7 @@ def test_second_scan_is_all_hits_and_identical(folder, tmp_path, encoder):
     assert sorted(p.name for p in folder.iterdir()) == ["clip0.mp4", "clip1.mp4", "clip2.mp4"]
 
 
+@pytest.mark.slow
 def test_changed_file_is_reembedded(folder, tmp_path, encoder):
     cache_dir = tmp_path / "cache"
     first = _encode(folder, cache_dir, encoder)
@@ -116,6 +117,7 @@ def test_unreadable_files_are_cached_as_errors(tmp_path, encoder):
         v for v in first.videos if v["relpath"] == "text.mp4"][0]["reason"]
 
 
+@pytest.mark.slow
 def test_cli_no_cache_writes_nothing(folder, tmp_path):
     from vdedup_lib.cli import main
 
@@ -133,6 +135,7 @@ def test_cli_no_cache_writes_nothing(folder, tmp_path):
     assert json.loads(rep.read_text())["cache"]["hits"] == 3
 
 
+@pytest.mark.slow
 def test_entries_are_filed_under_the_encoder_that_made_them(folder, tmp_path, encoder):
     """An encoder passed in (here fp32, whatever the config says) keys its own entries:
     a later scan with other encoder settings does not reuse them."""

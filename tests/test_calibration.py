@@ -45,6 +45,7 @@ def calibrated(tmp_path_factory):
     return calibrate(d, n_videos=3, seed=1, work_dir=work), work
 
 
+@pytest.mark.slow
 def test_calibrate_on_real_clips(calibrated):
     """Real videos, real ffmpeg copies, real model: on both distances copies are
     closer than non-copies and the suggestion separates them."""
@@ -65,6 +66,7 @@ def test_calibrate_on_real_clips(calibrated):
     assert f.suggested_epsilon < FUSED_CEILING and "ceiling" in f.rule
 
 
+@pytest.mark.slow
 def test_calibrate_suggests_the_fused_distance_that_scan_cuts(calibrated):
     """The defect: the suggestion was on the pooled embedding distance while
     `scan` cuts the fused (frame-verified) one.  Now the headline suggestion,
@@ -119,6 +121,7 @@ def _components(adjacency: np.ndarray) -> list:
     return sorted(out)
 
 
+@pytest.mark.slow
 def test_calibrate_cli_says_which_distance_and_writes_the_plot(tmp_path, make_video, capsys):
     from vdedup_lib.cli import main
 

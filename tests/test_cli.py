@@ -1,17 +1,12 @@
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLES, make_clip
+from conftest import SAMPLES, assert_ran, describe_process, make_clip, run_cli
 
-
-def _run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+_run = run_cli  # python ARGS in a subprocess; assert_ran shows its output on failure
 
 
 def _snapshot(root: Path) -> dict:
@@ -29,21 +24,23 @@ def small_dir(tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_main_py_one_shot_prints_groups(small_dir):
     before = _snapshot(small_dir)
     r = _run("main.py", str(small_dir), "--no-progress")
-    assert r.returncode == 0, r.stderr
+    assert_ran(r)
     assert "1 duplicate group(s)" in r.stdout
     assert "keep orig.mp4" in r.stdout or "keep copy dir/orig copy.MKV" in r.stdout
     assert "broken.mp4" in r.stdout  # listed as unreadable, with a reason
     assert _snapshot(small_dir) == before  # a scan never writes into the videos folder
 
 
+@pytest.mark.slow
 def test_scan_report_schema_and_evaluate(small_dir, tmp_path):
     out = tmp_path / "r.json"
     r = _run("-m", "vdedup_lib.cli", "scan", str(small_dir), "--report", str(out),
              "--epsilon", "0.2")
-    assert r.returncode == 0, r.stderr
+    assert_ran(r)
     rep = json.loads(out.read_text())
     assert rep["root"] == str(small_dir.resolve()) and os.path.isabs(rep["root"])
     assert rep["settings"]["epsilon"] == 0.2
@@ -63,17 +60,18 @@ def test_scan_report_schema_and_evaluate(small_dir, tmp_path):
     truth = tmp_path / "truth.csv"
     truth.write_text("path,group\norig.mp4,a\ncopy dir/orig copy.MKV,a\nother.mp4,b\n")
     r = _run("-m", "vdedup_lib.cli", "evaluate", str(out), str(truth))
-    assert r.returncode == 0, r.stderr
+    assert_ran(r)
     assert "F1 1.000" in r.stdout and "wrong deletions: 0" in r.stdout
 
 
 def test_bad_arguments_give_clear_errors(tmp_path):
     r = _run("main.py", str(tmp_path / "missing"))
-    assert r.returncode == 2 and "not a folder" in r.stderr
+    assert r.returncode == 2 and "not a folder" in r.stderr, describe_process(r)
     r = _run("main.py", str(tmp_path), "--epsilon", "5")
-    assert r.returncode == 2 and "epsilon" in r.stderr and "5" in r.stderr
+    assert r.returncode == 2 and "epsilon" in r.stderr and "5" in r.stderr, describe_process(r)
 
 
+@pytest.mark.slow
 def test_sample_set_report_lists_bad_files(sample_scan):
     report, _ = sample_scan
     vids = {v["path"]: v for v in report["videos"]}

@@ -259,6 +259,7 @@ def test_ivf_edge_recall_on_planted_set():
     assert np.allclose(found.data, g.multiply(f > 0).data)  # ... with its exact distance
 
 
+@pytest.mark.slow
 def test_report_from_graph_method_matches_dense_on_sample_set(sample_scan):
     from vdedup_lib.config import Config
     from vdedup_lib.report import build_report

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import describe_process
 from vdedup_lib import deletion as dl
 from vdedup_lib.deletion import (MANIFEST_NAME, TRASH_DIR_NAME, Plan, PlannedGroup, Removal, Status,
                                  apply_plan, find_duplicates_to_remove, load_plan, move_file,
@@ -690,7 +691,7 @@ def test_undo_after_a_run_killed_with_sigkill(lib, tmp_path):
         dl.apply_plan(dl.load_plan({str(rp)!r}), mover=move)
     """)
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert p.returncode == -signal.SIGKILL, describe_process(p)
     run = only_run_dir(root)
     assert [e["state"] for e in read_manifest(run)["entries"]] == ["done", "pending"]
     moved = ["copies/a_720.mp4", "copies/sub/a_small.mp4"]
@@ -764,7 +765,7 @@ def test_undo_after_sigkill_midway_through_a_cross_device_copy(lib, tmp_path, ot
         dl.apply_plan(dl.load_plan({str(rp)!r}), trash_dir={str(other_device)!r}, mover=move)
     """)
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert p.returncode == -signal.SIGKILL, describe_process(p)
     run = next(other_device.iterdir())
     partial = f"{run.name}/copies/sub/.a_small.mp4{dl.PARTIAL_SUFFIX}"
     assert tree(other_device) == {f"{run.name}/copies/a_720.mp4": FILES["copies/a_720.mp4"],

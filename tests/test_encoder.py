@@ -120,6 +120,7 @@ def test_encode_videos_end_to_end(tmp_path, encoder):
     assert np.allclose(np.linalg.norm(red.embeddings, axis=1), 1, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_bf16_features_agree_with_fp32(encoder):
     """The stated tolerance behind ``precision="auto"``, on real sample videos: cosine
     >= 0.97 per frame and >= 0.99 for the video embedding (the informative frames' mean),

@@ -22,6 +22,8 @@ import pytest
 
 from conftest import SAMPLES, make_clip
 
+pytestmark = pytest.mark.ray  # every test here needs Ray installed; most start a local Ray
+
 if os.environ.get("VDEDUP_NO_RAY") == "1":
     pytest.skip("VDEDUP_NO_RAY=1: Ray engine tests opted out on this platform",
                 allow_module_level=True)
@@ -43,9 +45,10 @@ ATOL = 1e-5
 
 @pytest.fixture(scope="session")
 def ray_session():
-    """One local Ray for the whole test session (2 CPUs, no dashboard)."""
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=512 * 2**20,
-             log_to_driver=False)
+    """One new local Ray for the whole test session (2 CPUs, no dashboard), in this session's
+    own temp folder (conftest sets ``RAY_TMPDIR``): never another process's Ray cluster."""
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=512 * 2**20,
+             log_to_driver=False, _temp_dir=os.environ["RAY_TMPDIR"])
     yield
     ray.shutdown()
 

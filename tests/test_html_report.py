@@ -119,6 +119,7 @@ def _chromium() -> str:
     return exe
 
 
+@pytest.mark.e2e
 def test_html_renders_every_groups_frames_in_chromium(video_report, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -161,6 +162,7 @@ def test_html_renders_every_groups_frames_in_chromium(video_report, tmp_path):
     assert (tmp_path / "review.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_cli_scan_trash_html_then_undo(video_report, tmp_path, capsys):
     """End to end: `vdedup scan DIR --trash --html F --report R`, then `vdedup undo`."""
     from vdedup_lib.cli import main

@@ -75,6 +75,8 @@ def test_committed_ipynb_is_executed_with_figures(name):
         assert WIDGETS[name] in models, f"{name}: widget state not saved ({sorted(models)})"
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_mirror_runs_headless(name, tmp_path):
     """Run ``notebooks/<name>.py`` as a script, as CI does; the notebook asserts its results."""
@@ -120,6 +122,8 @@ def _wait_for_server(url: str, proc, log: Path, timeout: float = 120) -> None:
     pytest.fail(f"jupyter lab did not answer in {timeout} s:\n{log.read_text()[-3000:]}")
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_deletion_widget_in_jupyterlab(tmp_path):
     """Open 04_deletion in JupyterLab, run all cells, click "Move to trash" and confirm."""
     import jupyterlab  # noqa: F401  (the notebooks extra installs it; never skip)

@@ -35,6 +35,7 @@ def test_choose_epsilon_takes_middle_of_widest_best_run():
     assert choose_epsilon(rows) == pytest.approx(0.3)
 
 
+@pytest.mark.slow
 def test_sample_set_f1_and_no_wrong_deletions(sample_scan):
     """Embeddings propose, frames confirm (the default scan): F1 >= 0.97, no wrong deletion."""
     report, _ = sample_scan
@@ -58,6 +59,7 @@ EASY_TRANSFORMS = {"reencode": ("reencode", "re-encode"), "downscale": ("downsca
                    "fps": ("_fps", "24fps"), "gray": ("gray",)}
 
 
+@pytest.mark.slow
 def test_sample_set_recall_per_easy_transform(sample_scan):
     report, _ = sample_scan
     truth = read_truth(SAMPLES / "truth.csv")

@@ -10,6 +10,7 @@ from vdedup_lib.clustering import find_duplicates
 from vdedup_lib.config import Config
 
 
+@pytest.mark.slow
 def test_umap_is_deterministic_and_keeps_clusters_apart():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 16))

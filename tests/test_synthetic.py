@@ -8,6 +8,7 @@ from vdedup_lib.evaluation.synthetic import (TRANSFORMS, default_ffmpeg, lower_f
                                              transform_filter)
 
 
+@pytest.mark.slow
 def test_transformed_copies_have_the_transform_and_truth(tmp_path, make_video):
     src = make_video(tmp_path / "in" / "clip.mp4", 0, n=30)
     out = make_transformed_copies([src], tmp_path / "out",
@@ -30,6 +31,7 @@ def test_transformed_copies_have_the_transform_and_truth(tmp_path, make_video):
     assert len(truth) == 7 and set(truth.values()) == {"clip"}
 
 
+@pytest.mark.slow
 def test_transformed_copies_errors_name_transform_and_file(tmp_path, make_video):
     src = make_video(tmp_path / "clip.mp4", 1, n=10)
     with pytest.raises(ValueError, match="'mirror'"):

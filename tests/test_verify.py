@@ -142,6 +142,7 @@ def test_bad_arguments_name_the_value(clips):
     assert frame_track(clips / "nope.mp4") is None
 
 
+@pytest.mark.slow
 def test_verified_distances_end_to_end(clips):
     """Real CNN embeddings propose, frames confirm; DBSCAN groups the fused distance."""
     from vdedup_lib.config import Config
@@ -173,6 +174,7 @@ def test_verified_distances_end_to_end(clips):
         verify.verified_distances(emb, tracks, epsilon=0.21, candidate_factor=0.5)
 
 
+@pytest.mark.slow
 def test_sparse_verified_grouping_equals_dense_on_the_sample_set(sample_scan):
     """Large folders group through the FAISS graph, with sparse fused distances: on the
     sample set (forced to that path) the groups, removals and review lists equal the

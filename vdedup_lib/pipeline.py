@@ -2,10 +2,17 @@
 
 ``scan(config)`` is what ``vdedup scan`` and ``python main.py DIR`` run;
 ``group_and_report(emb, config)`` is its second half, shared by the local and
-the Ray engine (which embeds elsewhere and groups here).  Notebooks, engines,
-benchmarks and tests call these; nothing here imports the command line.
+the Ray engine (which embeds elsewhere and groups here).
+``find_duplicates(folder or embeddings)`` runs the same code and returns a
+``Duplicates`` result with imagededup's file -> duplicates map besides the
+report.  Notebooks, engines, benchmarks and tests call these; nothing here
+imports the command line.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
 
 from .config import Config
 
@@ -45,3 +52,61 @@ def scan(config: Config, *, progress: bool = True, encoder=None):
 
     emb = encode_videos(config=config, encoder=encoder, progress=progress)
     return group_and_report(emb, config), emb
+
+
+@dataclass
+class Duplicates:
+    """What ``find_duplicates`` found: imagededup's file -> duplicates map, groups, report."""
+
+    #: Each readable video (path relative to the folder) -> the other members of its group,
+    #: sorted; ``[]`` for a video with no duplicate.  imagededup's ``find_duplicates`` shape.
+    duplicates: dict
+    #: One list of relative paths per group: the kept file first, then the others
+    #: (proposed removals and ``review`` members) in the report's order.
+    groups: list
+    #: The full report (``report.build_report``): what ``scan`` returns and
+    #: ``vdedup scan --report`` writes; ``find_duplicates_to_remove`` reads it.
+    report: dict
+    #: The embeddings the groups were made from (``encoder.VideoEmbeddings``).
+    embeddings: Any
+
+
+def duplicates_from_report(report: dict) -> tuple:
+    """``(duplicates, groups)`` of a report: imagededup's file -> duplicates map and the groups."""
+    groups = [[g["keep"], *(m["path"] for m in g["members"])] for g in report["groups"]]
+    duplicates = {v["path"]: [] for v in report["videos"] if v.get("status") == "ok"}
+    for members in groups:
+        for p in members:
+            duplicates[p] = sorted(q for q in members if q != p)
+    return duplicates, groups
+
+
+def find_duplicates(videos=None, *, config: Optional[Config] = None,
+                    epsilon: Optional[float] = None, verify_frames: Optional[bool] = None,
+                    progress: bool = False, encoder=None) -> Duplicates:
+    """Find the duplicate videos of a folder (or of its embeddings), as ``vdedup scan`` does.
+
+    ``videos`` is a folder (encoded first with ``encode_videos``, through the
+    embedding cache), the ``VideoEmbeddings`` that ``encode_videos`` returned,
+    or ``None`` for ``config.videos_dir``.  ``config`` holds every setting
+    (default ``Config()``); ``epsilon`` and ``verify_frames`` override it when
+    given.  Frames are verified by default (embeddings propose, frames
+    confirm).  The grouping is ``group_and_report``, the same code ``scan``
+    runs, so the report equals ``scan``'s for the same settings.  Nothing is
+    moved or deleted: pass ``result.report`` to ``find_duplicates_to_remove``
+    for a removal plan.
+    """
+    config = config or Config()
+    changes = {k: v for k, v in (("epsilon", epsilon), ("verify_frames", verify_frames))
+               if v is not None}
+    if hasattr(videos, "embeddings") and hasattr(videos, "root"):  # VideoEmbeddings
+        config = config.replace(videos_dir=Path(videos.root), **changes)
+        emb, report = videos, group_and_report(videos, config)
+    else:
+        if videos is None and config.videos_dir is None:
+            raise ValueError("find_duplicates needs a folder: pass videos or config.videos_dir")
+        folder = Path(videos) if videos is not None else config.videos_dir
+        config = config.replace(videos_dir=folder, **changes)
+        report, emb = scan(config, progress=progress, encoder=encoder)
+    duplicates, groups = duplicates_from_report(report)
+    return Duplicates(duplicates=duplicates, groups=groups, report=report, embeddings=emb)
