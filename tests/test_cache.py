@@ -152,3 +152,104 @@ def test_entries_are_filed_under_the_encoder_that_made_them(folder, tmp_path, en
     mirrored = encode_videos(config=Config(videos_dir=folder, cache_dir=cache_dir),
                              encoder=EncoderCNN(flip_invariant=True))
     assert mirrored.cache_stats["hits"] == 0
+
+
+# ---------------------------------------------------------------------------
+# PairCache: the SQLite store of frame-verification results
+# ---------------------------------------------------------------------------
+
+def _pair_store_with_rows(tmp_path):
+    """A pair store holding one row for (a, b); returns (cache folder, key, value)."""
+    from vdedup_lib.cache import PairCache
+
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / name).write_bytes(name.encode())
+    cache_dir = tmp_path / "cache"
+    store = PairCache("fp", cache_dir)
+    key = store.key(tmp_path / "a.mp4", tmp_path / "b.mp4", "pair")
+    assert store.put(key, {"verified": True})
+    store.close()
+    return cache_dir, key, {"verified": True}
+
+
+def _rows(path) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(str(path))
+    try:
+        return db.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_pair_store_locked_by_another_scan_is_never_deleted(tmp_path, caplog):
+    """Two scans at once: while another connection holds the store locked, this
+    one waits ``timeout_seconds``, then goes on without it (a warning), and the
+    other scan's rows survive."""
+    import sqlite3
+
+    from vdedup_lib.cache import PairCache
+
+    cache_dir, key, value = _pair_store_with_rows(tmp_path)
+    path = cache_dir / "pairs.sqlite"
+    other = sqlite3.connect(str(path), isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        store = PairCache("fp", cache_dir, timeout_seconds=0.2)
+        with caplog.at_level("WARNING", logger="vdedup_lib.cache"):
+            assert store.get(key) is None  # locked: a miss, not corruption
+            assert store.put(store.key(tmp_path / "b.mp4", tmp_path / "a.mp4", "pair"), value) is False
+        assert store.disabled_reason is not None and "locked" in store.disabled_reason
+        assert store.stats.corrupt == 0 and store.stats.misses == 1 and store.stats.write_errors == 1
+        assert "goes on without it" in caplog.text
+        assert path.is_file()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.close()
+    assert _rows(path) == 1
+    again = PairCache("fp", cache_dir)
+    assert again.get(key) == value and again.stats.hits == 1
+    again.close()
+
+
+def test_pair_store_that_is_not_a_database_is_reset(tmp_path, caplog):
+    from vdedup_lib.cache import PairCache
+
+    cache_dir, key, value = _pair_store_with_rows(tmp_path)
+    path = cache_dir / "pairs.sqlite"
+    path.write_bytes(b"this is not an SQLite file" * 200)
+    store = PairCache("fp", cache_dir)
+    with caplog.at_level("WARNING", logger="vdedup_lib.cache"):
+        assert store.get(key) is None
+    assert store.stats.corrupt == 1 and store.disabled_reason is None
+    assert "damaged" in caplog.text
+    # the damaged file is gone; the store works again from empty
+    assert store.put(key, value) and store.get(key) == value
+    store.close()
+    assert _rows(path) == 1
+
+
+def test_pair_store_row_with_bad_checksum_is_dropped(tmp_path):
+    import sqlite3
+
+    from vdedup_lib.cache import PairCache
+
+    cache_dir, key, value = _pair_store_with_rows(tmp_path)
+    path = cache_dir / "pairs.sqlite"
+    with sqlite3.connect(str(path)) as db:
+        db.execute("UPDATE pairs SET value = ? WHERE key = ?", ('{"verified": false}', key))
+    store = PairCache("fp", cache_dir)
+    assert store.get(key) is None and store.stats.corrupt == 1
+    store.close()
+    assert _rows(path) == 0
+
+
+def test_pair_store_in_an_unwritable_place_is_skipped(tmp_path):
+    from vdedup_lib.cache import PairCache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    store = PairCache("fp", blocker / "cache")  # its folder cannot be made
+    assert store.get("k") is None and store.put("k", {"v": 1}) is False
+    assert store.disabled_reason is not None and blocker.read_text() == "x"

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import scene, write_video
 from vdedup_lib import verify
-from vdedup_lib.verify import (TrackCache, candidate_idf_weights, candidate_pairs, frame_track,
-                               idf_weights, verify_pair)
+from vdedup_lib.verify import (PairEvidence, PairOutcome, TrackCache, candidate_idf_weights,
+                               candidate_pairs, frame_track, idf_weights, verify_pair)
 
 FPS = 10
 
@@ -76,8 +76,10 @@ def test_mirrored_crop_verifies_and_other_video_does_not(clips):
     src = track(clips, "src.mp4")
     ev = verify_pair(src, track(clips, "mirror_crop.mp4"))
     assert ev.verified and ev.mirrored and max(ev.zooms) == 1.0 and min(ev.zooms) < 1.0, ev
+    assert ev.outcome is PairOutcome.VERIFIED and ev.to_dict()["outcome"] == "verified"
     other = verify_pair(src, track(clips, "other.mp4"))
     assert not other.verified and other.coverage < 0.2, other.reason
+    assert other.outcome in (PairOutcome.NO_ALIGNMENT, PairOutcome.LOW_COVERAGE)
 
 
 def test_black_lead_in_is_not_evidence(clips):
@@ -209,3 +211,58 @@ def test_copy_turned_90_degrees_in_its_pixels_verifies(clips):
     assert ev.verified and ev.rotation_degrees == 90, ev.reason
     assert "turned 90" in ev.summary and abs(ev.offset_seconds) < 0.2
     assert not verify_pair(track(clips, "other.mp4"), turned).verified
+
+
+def test_outcome_names_why_a_pair_is_not_confirmed(clips):
+    """The verdict is an enum (``outcome``); ``reason`` stays the sentence for people."""
+    import dataclasses
+
+    src = track(clips, "src.mp4")
+    blank = dataclasses.replace(src, informative=np.zeros_like(src.informative))
+    ev = verify_pair(src, blank)
+    assert ev.outcome is PairOutcome.BLANK and not ev.verified and "blank" in ev.reason
+    none = TrackCache(clips).verify("src.mp4", "nope.mp4", 10.0, 10.0)
+    assert none.outcome == "unreadable" and not none.verified
+    assert none.reason.startswith("could not decode")
+    low = verify_pair(track(clips, "black_then_a.mp4"), track(clips, "black_then_b.mp4"))
+    assert low.outcome in (PairOutcome.NO_ALIGNMENT, PairOutcome.LOW_COVERAGE), low.reason
+    with pytest.raises(TypeError):  # results are keyword-only
+        PairEvidence(0.0, 0.0)
+
+
+def test_stored_pair_results_come_back_identical(clips, tmp_path):
+    """With a ``cache.PairCache`` a second TrackCache reads the evidence back
+    (outcome included) and decodes nothing."""
+    from dataclasses import asdict
+
+    from vdedup_lib.cache import PairCache
+
+    first = TrackCache(clips)
+    first.store = PairCache(first.store_fingerprint(), tmp_path)
+    ev = first.verify("src.mp4", "middle40.mkv", 10.0, 4.0)
+    first.store.close()
+    second = TrackCache(clips)
+    second.store = PairCache(second.store_fingerprint(), tmp_path)
+    again = second.verify("src.mp4", "middle40.mkv", 10.0, 4.0)
+    assert second.store.stats.hits == 1 and second._tracks == {}
+    assert asdict(again) == asdict(ev) and again.outcome is PairOutcome.VERIFIED
+    second.store.close()
+
+
+def test_unreadable_pair_keeps_its_pooled_distance(clips, tmp_path):
+    """A candidate whose video cannot be decoded at verification time has no
+    evidence either way: DBSCAN sees the pooled distance, not the rejection distance."""
+    import shutil
+
+    from vdedup_lib.config import Config
+    from vdedup_lib.encoder import encode_videos
+
+    for name in ("src.mp4", "middle40.mkv", "other.mp4"):
+        shutil.copy(clips / name, tmp_path / name)
+    emb = encode_videos(config=Config(videos_dir=tmp_path, use_cache=False), progress=False)
+    (tmp_path / "middle40.mkv").write_bytes(b"gone")  # damaged after the scan read it
+    vd = verify.verified_distances(emb, TrackCache(tmp_path), epsilon=0.21, method="dense")
+    i, j = sorted((emb.paths.index("src.mp4"), emb.paths.index("middle40.mkv")))
+    ev = vd.evidence[(i, j)]
+    assert ev.outcome is PairOutcome.UNREADABLE, ev.reason
+    assert vd.distance[i, j] == pytest.approx(1 - vd.similarity[i, j])

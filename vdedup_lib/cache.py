@@ -28,6 +28,10 @@ from typing import Optional
 
 import numpy as np
 
+from .io_utils import atomic_write_bytes, get_logger
+
+log = get_logger(__name__)
+
 #: Bump when the sampler or the entry layout changes what an entry means.
 CACHE_FORMAT = 4
 
@@ -167,12 +171,14 @@ class EmbeddingCache:
             t = arrays["frame_features"].shape[0]
             if arrays["pts_seconds"].shape != (t,) or arrays["informative"].shape != (t,):
                 raise ValueError("inconsistent array shapes")
-        except Exception:  # noqa: BLE001 - any failure means "do not trust this entry"
+        except Exception as e:  # noqa: BLE001 - any failure means "do not trust this entry"
+            log.warning("cache entry %s for %s is damaged (%s: %s): it is deleted and the file "
+                        "re-embedded", entry, path, type(e).__name__, e)
             self.stats.corrupt += 1
             try:
                 entry.unlink()
-            except OSError:
-                pass
+            except OSError as e2:
+                log.warning("cannot delete damaged cache entry %s: %s", entry, e2)
             return None
         if (meta["size_bytes"], meta["mtime_ns"]) != ident:
             self.stats.misses += 1  # the file changed since: re-embed, entry gets overwritten
@@ -201,15 +207,34 @@ class EmbeddingCache:
         buf = io.BytesIO()
         np.savez(buf, **arrays, meta=np.frombuffer(meta_bytes, dtype=np.uint8),
                  checksum=np.array(_digest(arrays, meta_bytes)))
-        from .io_utils import atomic_write_bytes
-
         try:
             atomic_write_bytes(entry, buf.getvalue(), durable=False)
-        except OSError:
+        except OSError as e:
+            # once per cache at warning level: a read-only folder fails for every file
+            (log.debug if self.stats.write_errors else log.warning)(
+                "cannot write cache entry %s for %s: %s", entry, path, e)
             self.stats.write_errors += 1
             return False
         self.stats.written += 1
         return True
+
+
+#: How long a pair-store query waits for another process's lock (a second scan
+#: using the same cache folder), seconds; past it this scan goes on without the store.
+PAIR_STORE_TIMEOUT_SECONDS = 30.0
+#: SQLite's primary result codes for a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB):
+#: the only errors for which the store is deleted and started again.
+_SQLITE_CORRUPT_CODES = (11, 26)
+
+
+def _is_corrupt(error: Exception) -> bool:
+    """True when an ``sqlite3.DatabaseError`` says the file itself is damaged
+    (not busy, locked, read-only or unreachable)."""
+    code = getattr(error, "sqlite_errorcode", None)  # Python >= 3.11
+    if code is not None:
+        return (code & 0xFF) in _SQLITE_CORRUPT_CODES
+    msg = str(error).lower()
+    return "file is not a database" in msg or "malformed" in msg
 
 
 class PairCache:
@@ -218,15 +243,23 @@ class PairCache:
     A row is keyed by a SHA-256 of the verifier's ``fingerprint`` and both
     files' absolute path, size and mtime (ns), so a changed file never reuses a
     result.  It lives in one SQLite file beside the embedding cache.  A row
-    whose checksum does not match, or a database that SQLite cannot read, is
-    not trusted: the row (or the whole file) is dropped and recomputed.
+    whose checksum does not match is dropped and recomputed; a file SQLite
+    reports as damaged ("file is not a database", "database disk image is
+    malformed") is deleted and started again.  Any other error (the store is
+    locked by another scan past ``timeout_seconds``, read-only, unreachable)
+    never deletes anything: this object logs a warning and stores nothing more
+    (``disabled_reason``), so the scan goes on comparing pairs itself.
     """
 
-    def __init__(self, fingerprint: str, cache_dir=None):
+    def __init__(self, fingerprint: str, cache_dir=None, *,
+                 timeout_seconds: float = PAIR_STORE_TIMEOUT_SECONDS):
         self.fingerprint = fingerprint
         base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.path = base / "pairs.sqlite"
+        self.timeout_seconds = float(timeout_seconds)
         self.stats = CacheStats()
+        #: Why the store is not used any more in this run (None while it is).
+        self.disabled_reason: Optional[str] = None
         self._db = None
 
     def _connect(self):
@@ -234,24 +267,47 @@ class PairCache:
 
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), timeout=30)
-            self._db.execute("CREATE TABLE IF NOT EXISTS pairs (key TEXT PRIMARY KEY, value TEXT, "
-                             "checksum TEXT)")
+            db = sqlite3.connect(str(self.path), timeout=self.timeout_seconds)
+            try:
+                db.execute("CREATE TABLE IF NOT EXISTS pairs (key TEXT PRIMARY KEY, value TEXT, "
+                           "checksum TEXT)")
+            except BaseException:
+                db.close()
+                raise
+            self._db = db
         return self._db
 
-    def _reset(self) -> None:
-        """Drop a database SQLite cannot read; start an empty one."""
+    def _close(self) -> None:
         if self._db is not None:
             try:
                 self._db.close()
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as e:  # noqa: BLE001 - closing a broken connection
+                log.debug("closing pair cache %s: %s", self.path, e)
             self._db = None
+
+    def _reset(self) -> None:
+        """Drop a database SQLite reports as damaged; the next query starts an empty one."""
+        self._close()
         for suffix in ("", "-journal", "-wal", "-shm"):
             try:
                 os.unlink(str(self.path) + suffix)
-            except OSError:
+            except FileNotFoundError:
                 pass
+            except OSError as e:
+                log.warning("cannot delete damaged pair cache file %s: %s", str(self.path) + suffix, e)
+
+    def _failed(self, error: Exception, doing: str) -> None:
+        """An SQLite or OS error while ``doing``: reset a damaged store, else stop using it."""
+        if _is_corrupt(error):
+            log.warning("pair cache %s is damaged (%s while %s): starting an empty one",
+                        self.path, error, doing)
+            self.stats.corrupt += 1
+            self._reset()
+            return
+        self.disabled_reason = f"{error} while {doing}"
+        log.warning("pair cache %s is not usable (%s): this scan goes on without it "
+                    "(pairs are compared again; nothing is deleted)", self.path, self.disabled_reason)
+        self._close()
 
     def key(self, path_a, path_b, extra: str = "") -> Optional[str]:
         """Row key for the ordered pair, or None if a file cannot be stat'ed."""
@@ -264,51 +320,56 @@ class PairCache:
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def get(self, key: Optional[str]) -> Optional[dict]:
+        """The stored value of ``key``, or None (absent, damaged, or the store is not usable)."""
         import sqlite3
 
-        if key is None:
+        if key is None or self.disabled_reason is not None:
             self.stats.misses += 1
             return None
         try:
             row = self._connect().execute("SELECT value, checksum FROM pairs WHERE key = ?",
                                           (key,)).fetchone()
-        except sqlite3.DatabaseError:
-            self.stats.corrupt += 1
-            self._reset()
+        except (sqlite3.DatabaseError, OSError) as e:
+            self._failed(e, "reading")
+            if self.disabled_reason is not None:
+                self.stats.misses += 1
             return None
         if row is None:
             self.stats.misses += 1
             return None
         value, checksum = row
         if not isinstance(value, str) or hashlib.sha256(value.encode()).hexdigest() != checksum:
+            log.warning("pair cache %s: a row fails its checksum; dropped", self.path)
             self.stats.corrupt += 1
             try:
                 with self._connect() as db:
                     db.execute("DELETE FROM pairs WHERE key = ?", (key,))
-            except sqlite3.DatabaseError:
-                self._reset()
+            except (sqlite3.DatabaseError, OSError) as e:
+                self._failed(e, "dropping a damaged row")
             return None
         self.stats.hits += 1
         return json.loads(value)
 
     def put(self, key: Optional[str], value: dict) -> bool:
+        """Store ``value`` under ``key``; False (counted) when it cannot be written."""
         import sqlite3
 
         if key is None:
+            return False
+        if self.disabled_reason is not None:
+            self.stats.write_errors += 1
             return False
         text = json.dumps(value, sort_keys=True)
         try:
             with self._connect() as db:
                 db.execute("INSERT OR REPLACE INTO pairs VALUES (?, ?, ?)",
                            (key, text, hashlib.sha256(text.encode()).hexdigest()))
-        except (sqlite3.DatabaseError, OSError):
+        except (sqlite3.DatabaseError, OSError) as e:
             self.stats.write_errors += 1
-            self._reset()
+            self._failed(e, "writing")
             return False
         self.stats.written += 1
         return True
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._close()

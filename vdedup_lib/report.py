@@ -14,8 +14,6 @@ Shape (paths relative to ``root``; extra keys are additions)::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from .clustering import PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_key, keep_reason
@@ -58,41 +56,7 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
         tracks = None
     elif tracks is None:
         tracks = TrackCache(emb.root)
-    groups = []
-    for g in dups.groups:
-        k = g[choose_keep([infos[i] for i in g])]
-        others = sorted((i for i in g if i != k),
-                        key=lambda i: (dups.pair_distance(k, i), -dups.pair_similarity(k, i)))
-        remove, review, members = [], [], []
-        for i in others:
-            s = dups.pair_similarity(k, i)
-            dist = dups.pair_distance(k, i)
-            m = {"path": paths[i], "similarity_to_keep": round(s, 6),
-                 "distance_to_keep": round(min(dist, 2.0), 6),
-                 "keep_reason": keep_reason(infos[k], infos[i])}
-            ev = None
-            if tracks is not None:
-                ev = tracks.verify(paths[k], paths[i], infos[k].get("duration_seconds"),
-                                   infos[i].get("duration_seconds"))
-                m["verification"] = ev.to_dict()
-                if ev.verified:  # direct evidence against the kept file, candidate pair or not
-                    dist = min(dist, 1.0 - s, 1.0 - ev.frame_similarity)
-                    m["distance_to_keep"] = round(min(dist, 2.0), 6)
-            if dist > dups.epsilon + 1e-9:
-                m["review_reason"] = (f"joined the group through other members; its own distance "
-                                      f"to the kept file is {dist:.3f} > epsilon {dups.epsilon}")
-            elif ev is not None and not ev.verified:
-                m["review_reason"] = "not confirmed frame by frame: " + ev.reason
-            elif ev is not None and ev.b_coverage < MIN_COVERAGE:
-                m["review_reason"] = (f"only {ev.b_coverage:.0%} of it is found in the kept file "
-                                      f"({ev.summary}): it holds more than the kept file")
-            members.append(m)
-            (review if "review_reason" in m else remove).append(paths[i])
-        runner_up = min(others, key=lambda i: keep_key(infos[i])) if others else None
-        groups.append({"keep": paths[k],
-                       # why it beat the next-best file, i.e. the rule that decided
-                       "keep_reason": keep_reason(infos[k], infos[runner_up]) if others else "",
-                       "remove": remove, "review": review, "members": members})
+    groups = [_group(g, dups, paths, infos, tracks) for g in dups.groups]
     videos = []
     for v in emb.videos:
         d = {"path": v["relpath"]}
@@ -104,6 +68,57 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
     settings["videos_dir"] = emb.root
     settings["model"] = emb.model
     settings["energy_kept"] = emb.energy_kept
+    return {"version": REPORT_VERSION, "root": emb.root, "settings": settings, "videos": videos,
+            "groups": groups, "pairs": pairs, "skipped": _skipped(emb),
+            "cache": getattr(emb, "cache_stats", None)}
+
+
+def _group(g, dups: DuplicateGroups, paths: list, infos: list, tracks) -> dict:
+    """One report group: the kept file, and each other member proposed for removal or review."""
+    k = g[choose_keep([infos[i] for i in g])]
+    others = sorted((i for i in g if i != k),
+                    key=lambda i: (dups.pair_distance(k, i), -dups.pair_similarity(k, i)))
+    remove, review, members = [], [], []
+    for i in others:
+        m = _member(k, i, dups, paths, infos, tracks)
+        members.append(m)
+        (review if "review_reason" in m else remove).append(paths[i])
+    runner_up = min(others, key=lambda i: keep_key(infos[i])) if others else None
+    return {"keep": paths[k],
+            # why it beat the next-best file, i.e. the rule that decided
+            "keep_reason": keep_reason(infos[k], infos[runner_up]) if others else "",
+            "remove": remove, "review": review, "members": members}
+
+
+def _member(k: int, i: int, dups: DuplicateGroups, paths: list, infos: list, tracks) -> dict:
+    """Member ``i`` against the kept file ``k``: similarity, distance, frame evidence and,
+    when it must not be removed automatically, its ``review_reason``."""
+    s = dups.pair_similarity(k, i)
+    dist = dups.pair_distance(k, i)
+    m = {"path": paths[i], "similarity_to_keep": round(s, 6),
+         "distance_to_keep": round(min(dist, 2.0), 6),
+         "keep_reason": keep_reason(infos[k], infos[i])}
+    ev = None
+    if tracks is not None:
+        ev = tracks.verify(paths[k], paths[i], infos[k].get("duration_seconds"),
+                           infos[i].get("duration_seconds"))
+        m["verification"] = ev.to_dict()
+        if ev.verified:  # direct evidence against the kept file, candidate pair or not
+            dist = min(dist, 1.0 - s, 1.0 - ev.frame_similarity)
+            m["distance_to_keep"] = round(min(dist, 2.0), 6)
+    if dist > dups.epsilon + 1e-9:
+        m["review_reason"] = (f"joined the group through other members; its own distance "
+                              f"to the kept file is {dist:.3f} > epsilon {dups.epsilon}")
+    elif ev is not None and not ev.verified:
+        m["review_reason"] = "not confirmed frame by frame: " + ev.reason
+    elif ev is not None and ev.b_coverage < MIN_COVERAGE:
+        m["review_reason"] = (f"only {ev.b_coverage:.0%} of it is found in the kept file "
+                              f"({ev.summary}): it holds more than the kept file")
+    return m
+
+
+def _skipped(emb) -> list:
+    """``[{"path", "reason"}]`` of the files the scan left out, relative to the root where possible."""
     root = Path(emb.root)
     skipped = []
     for p, r in emb.skipped:
@@ -112,9 +127,7 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
         except ValueError:
             rel = str(p)
         skipped.append({"path": rel, "reason": r})
-    return {"version": REPORT_VERSION, "root": emb.root, "settings": settings, "videos": videos,
-            "groups": groups, "pairs": pairs, "skipped": skipped,
-            "cache": getattr(emb, "cache_stats", None)}
+    return skipped
 
 
 def write_report(report: dict, path) -> Path:

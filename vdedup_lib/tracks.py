@@ -1,0 +1,154 @@
+"""Frame tracks: each video densely sampled into small grey thumbnails for the
+frame-by-frame check (``alignment.verify_pair``), and the IDF weights of frames.
+
+* each video is sampled on its own time grid (``SECONDS_BETWEEN_FRAMES``,
+  widened to fit ``MAX_FRAMES``); a pair is compared on the coarser grid
+  (``pair_spacing``);
+* each frame becomes a 32x32 grey thumbnail, zero-mean and unit-norm, so the
+  dot product of two thumbnails is their normalised cross-correlation (NCC) =
+  the cosine similarity of the centred thumbnails; it ignores brightness,
+  contrast and colour (grey copies match);
+* borders are cropped first (letterbox, pillarbox, by ``dataset.sample_frames``);
+  the thumbnails are kept at a few centre zooms (``ZOOMS``), mirrored, and
+  turned by 90 degrees either way, so the comparison can try those;
+  low-information frames (black, blank, fades: ``dataset.LOW_INFO_STD``) are
+  flagged and never matched.
+
+**IDF weighting** (``idf_weights``).  Frames that match many videos (shared
+intros, logos, bumpers, title cards) say little about whether two videos are
+copies.  Each frame's document frequency ``df`` is the number of videos
+(itself included) holding a matching frame, and its weight is
+``log(N / df) / log(N)`` with ``N`` the number of videos compared: 1 for a
+frame found nowhere else, 0 for a frame found in every video.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .io_utils import get_logger
+
+log = get_logger(__name__)
+
+#: Side of the grey thumbnails compared, pixels.  32x32 = 1024 values keeps a
+#: frame x frame matrix cheap and is past the detail any re-encode keeps alike.
+THUMB_SIDE = 32
+#: Dense sampling for verification, seconds between frames (4 per second: a
+#: cut or a trim point is located to a quarter second).
+SECONDS_BETWEEN_FRAMES = 0.25
+#: Cap on frames per video for verification; longer videos get wider spacing.
+MAX_FRAMES = 240
+#: Centre zooms tried on one side (a crop copy is a zoom of the original): 1
+#: (none), 0.9 and 0.8 cover crops of 10-20 % per side in steps that keep the
+#: NCC of a correct zoom above ``alignment.MIN_FRAME_NCC``.
+ZOOMS = (1.0, 0.9, 0.8)
+#: Extra centre zoom for picture-in-picture (the copy shows the original in
+#: the middle 50-60 % of its picture): the middle of that range.  Off by
+#: default: see ``benchmarks/robustness_cost.py`` for its cost.
+PIP_ZOOM = 0.55
+
+
+@dataclass(kw_only=True)
+class FrameTrack:
+    """Densely sampled grey thumbnails of one video."""
+
+    #: Path of the video.
+    path: str
+    #: float32 ``[Z, T, THUMB_SIDE**2]``: zero-mean unit-norm thumbnails per zoom.
+    thumbs: np.ndarray
+    #: Same, horizontally mirrored.
+    thumbs_mirrored: np.ndarray
+    #: Time of each frame from the start of the video (a player's clock), seconds ``[T]``.
+    pts_seconds: np.ndarray
+    #: Bool ``[T]``: False for low-information frames (never matched).
+    informative: np.ndarray
+    #: Spacing used, seconds.
+    seconds_between_frames: float
+    #: The centre zoom of each row of ``thumbs``.
+    zooms: tuple = ZOOMS
+    #: float32 ``[2, T, THUMB_SIDE**2]``: the unzoomed thumbnails turned 90 degrees
+    #: counter-clockwise and clockwise (a copy rotated in its pixels), or None.
+    thumbs_rotated: Optional[np.ndarray] = None
+
+
+def _normalise(t: np.ndarray) -> np.ndarray:
+    t = t - t.mean(axis=-1, keepdims=True)
+    return t / np.maximum(np.linalg.norm(t, axis=-1, keepdims=True), 1e-6)
+
+
+def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
+                max_frames: int = MAX_FRAMES, zooms: Sequence[float] = ZOOMS) -> Optional[FrameTrack]:
+    """Sample ``path`` densely into grey thumbnails (one row per centre zoom in
+    ``zooms``); None if it cannot be read (logged)."""
+    import cv2
+
+    from .dataset import sample_frames
+
+    if seconds_between_frames <= 0:
+        raise ValueError(f"seconds_between_frames must be > 0, got {seconds_between_frames!r}")
+    if not zooms or any(not (0.0 < z <= 1.0) for z in zooms):
+        raise ValueError(f"zooms must be in (0, 1], got {tuple(zooms)!r}")
+    s = sample_frames(path, seconds_between_frames=seconds_between_frames, max_frames=max_frames,
+                      min_frames=1, resize=2 * THUMB_SIDE)
+    if s.info.status != "ok" or s.frames.shape[0] == 0:
+        log.warning("cannot sample %s for frame verification: %s", path,
+                    s.info.reason or "no frames")
+        return None
+    rgb = s.frames.permute(0, 2, 3, 1).numpy().astype(np.float32)
+    gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    side = gray.shape[1]
+    zoomed = []
+    for z in zooms:
+        m = int(round(side * (1 - z) / 2))
+        zoomed.append(np.stack([cv2.resize(g[m:side - m, m:side - m], (THUMB_SIDE, THUMB_SIDE),
+                                           interpolation=cv2.INTER_AREA) for g in gray]))
+    z = np.stack(zoomed)  # Z, T, S, S
+    # the sampler's low-information flag (black, blank, fade: dataset.LOW_INFO_STD)
+    informative = s.informative.numpy().astype(bool)
+    flat = _normalise(z.reshape(len(zooms), len(gray), -1))
+    mirrored = _normalise(z[..., ::-1].reshape(len(zooms), len(gray), -1))
+    # frames are squeezed to a square before the thumbnails, so a copy turned by
+    # 90 degrees in its pixels gives the original's thumbnails turned by 90 degrees
+    rotated = np.stack([np.rot90(z[0], k, axes=(1, 2)) for k in (1, 3)])
+    rotated = _normalise(rotated.reshape(2, len(gray), -1))
+    return FrameTrack(path=str(path), thumbs=flat.astype(np.float32),
+                      thumbs_mirrored=mirrored.astype(np.float32),
+                      pts_seconds=s.pts_seconds.numpy() - s.info.start_seconds,
+                      informative=informative, seconds_between_frames=seconds_between_frames,
+                      zooms=tuple(zooms), thumbs_rotated=rotated.astype(np.float32))
+
+
+def pair_spacing(duration_a: Optional[float], duration_b: Optional[float]) -> float:
+    """Common spacing for a pair: SECONDS_BETWEEN_FRAMES, widened so the longer
+    video fits in MAX_FRAMES (both sides must use the same grid)."""
+    longest = max(duration_a or 0.0, duration_b or 0.0)
+    return max(SECONDS_BETWEEN_FRAMES, longest / MAX_FRAMES)
+
+
+def regrid(values: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray) -> np.ndarray:
+    """``values`` sampled at ``src_pts``, taken at the nearest source time for each ``dst_pts``."""
+    if len(src_pts) == len(dst_pts) and np.allclose(src_pts, dst_pts):
+        return np.asarray(values)
+    idx = np.clip(np.searchsorted(src_pts, dst_pts), 1, max(1, len(src_pts) - 1))
+    left = np.clip(idx - 1, 0, len(src_pts) - 1)
+    right = np.clip(idx, 0, len(src_pts) - 1)
+    near = np.where(np.abs(dst_pts - src_pts[left]) <= np.abs(src_pts[right] - dst_pts), left, right)
+    return np.asarray(values)[near]
+
+
+def idf_weights(document_frequency: np.ndarray, n_videos: int) -> np.ndarray:
+    """Per-frame weight ``log(n_videos / df) / log(n_videos)``, clipped to [0, 1].
+
+    ``document_frequency`` counts the videos (the frame's own included)
+    holding a matching frame.  1 = found nowhere else; 0 = in every video.
+    With fewer than 2 videos there is nothing to compare: all ones.
+    """
+    df = np.asarray(document_frequency, float)
+    if n_videos < 2:
+        return np.ones_like(df)
+    if (df < 1).any():
+        raise ValueError(f"document frequencies must be >= 1, got min {df.min()!r}")
+    return np.clip(np.log(n_videos / df) / math.log(n_videos), 0.0, 1.0)
