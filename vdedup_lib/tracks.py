@@ -83,8 +83,6 @@ def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
                 max_frames: int = MAX_FRAMES, zooms: Sequence[float] = ZOOMS) -> Optional[FrameTrack]:
     """Sample ``path`` densely into grey thumbnails (one row per centre zoom in
     ``zooms``); None if it cannot be read (logged)."""
-    import cv2
-
     from .dataset import sample_frames
 
     if seconds_between_frames <= 0:
@@ -99,6 +97,22 @@ def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
         return None
     rgb = s.frames.permute(0, 2, 3, 1).numpy().astype(np.float32)
     gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    # the sampler's low-information flag (black, blank, fade: dataset.LOW_INFO_STD)
+    return track_from_frames(str(path), gray, pts_seconds=s.pts_seconds.numpy() - s.info.start_seconds,
+                             informative=s.informative.numpy().astype(bool),
+                             seconds_between_frames=seconds_between_frames, zooms=zooms)
+
+
+def track_from_frames(path: str, gray: np.ndarray, *, pts_seconds: np.ndarray,
+                      informative: np.ndarray, seconds_between_frames: float,
+                      zooms: Sequence[float] = ZOOMS) -> FrameTrack:
+    """The ``FrameTrack`` of already decoded frames: ``gray`` is float32
+    ``[T, side, side]`` (borders cropped, squeezed to a square, grey 0-255;
+    ``side`` = 2 x THUMB_SIDE from the sampler), ``pts_seconds`` their times on
+    the player's clock, ``informative`` the sampler's low-information flags."""
+    import cv2
+
+    gray = np.asarray(gray, np.float32)
     side = gray.shape[1]
     zoomed = []
     for z in zooms:
@@ -106,8 +120,6 @@ def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
         zoomed.append(np.stack([cv2.resize(g[m:side - m, m:side - m], (THUMB_SIDE, THUMB_SIDE),
                                            interpolation=cv2.INTER_AREA) for g in gray]))
     z = np.stack(zoomed)  # Z, T, S, S
-    # the sampler's low-information flag (black, blank, fade: dataset.LOW_INFO_STD)
-    informative = s.informative.numpy().astype(bool)
     flat = _normalise(z.reshape(len(zooms), len(gray), -1))
     mirrored = _normalise(z[..., ::-1].reshape(len(zooms), len(gray), -1))
     # frames are squeezed to a square before the thumbnails, so a copy turned by
@@ -116,8 +128,8 @@ def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
     rotated = _normalise(rotated.reshape(2, len(gray), -1))
     return FrameTrack(path=str(path), thumbs=flat.astype(np.float32),
                       thumbs_mirrored=mirrored.astype(np.float32),
-                      pts_seconds=s.pts_seconds.numpy() - s.info.start_seconds,
-                      informative=informative, seconds_between_frames=seconds_between_frames,
+                      pts_seconds=np.asarray(pts_seconds), informative=np.asarray(informative, bool),
+                      seconds_between_frames=seconds_between_frames,
                       zooms=tuple(zooms), thumbs_rotated=rotated.astype(np.float32))
 
 
