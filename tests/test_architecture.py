@@ -15,7 +15,7 @@ PKG = Path(__file__).resolve().parents[1] / "vdedup_lib"
 #: report sits below pipeline: ``pipeline.group_and_report`` builds the report.
 LAYERS = {
     "config": 0, "io_utils": 0, "device": 0,
-    "dataset": 1, "thumbnails": 1,
+    "dataset": 1, "sampling": 1, "thumbnails": 1,
     "encoder": 2, "cache": 2,
     "clustering": 3, "verify": 3, "tracks": 3, "alignment": 3, "verified": 3, "keep": 3,
     "report": 4,

@@ -45,6 +45,35 @@ def test_bad_epsilon_named():
         find_duplicates(np.eye(2), epsilon=0)
 
 
+@pytest.mark.parametrize("kw,message", [(dict(epsilon=2.5), "epsilon must be a cosine distance in "
+                                                            "(0, 2), got 2.5"),
+                                        (dict(min_samples=0), "min_samples must be >= 1, got 0")])
+def test_every_grouping_entry_point_uses_the_one_check(kw, message):
+    """find_duplicates, group_by_distance and group_sparse_distance reject a bad
+    epsilon or min_samples with the same message as Config (config.check_*)."""
+    import scipy.sparse as sp
+
+    from vdedup_lib.clustering import group_by_distance, group_sparse_distance
+    from vdedup_lib.config import Config
+
+    d = 1 - cosine_similarity_matrix(np.eye(3))
+    calls = [lambda: find_duplicates(np.eye(3), **kw), lambda: group_by_distance(d, **kw),
+             lambda: group_sparse_distance(sp.csr_matrix(d), **kw), lambda: Config(**kw)]
+    for call in calls:
+        with pytest.raises(ValueError) as e:
+            call()
+        assert str(e.value) == message
+
+
+def test_results_are_keyword_only():
+    from vdedup_lib.clustering import DuplicateGroups
+
+    with pytest.raises(TypeError):
+        DuplicateGroups(np.zeros(0, int), [], np.zeros((0, 0)), 0.1)  # positional
+    g = DuplicateGroups(labels=np.zeros(0, int), groups=[], similarity=np.zeros((0, 0)), epsilon=0.1)
+    assert g.min_samples == 1 and g.method == "dense"
+
+
 def test_similarity_and_pairs():
     x = np.array([[1.0, 0], [1, 0.01], [0, 1]])
     s = cosine_similarity_matrix(x)

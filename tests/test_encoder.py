@@ -103,6 +103,69 @@ def test_projection_keeps_energy_and_size():
     assert energy2 < 1.0
 
 
+def _svd_projection(chunks, k):
+    """The reference: truncated SVD of all frames concatenated (what fit_projection did
+    before it accumulated a Gram matrix)."""
+    x = np.concatenate([np.asarray(c, np.float64) for c in chunks])
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    return vt[:k].T, float((s[:k] ** 2).sum() / (s ** 2).sum())
+
+
+def test_projection_memory_does_not_grow_with_frames():
+    """fit_projection on a stream of chunks: peak memory stays far below the
+    float64 concatenation of the frames (O(D^2), not O(frames x D)), and the
+    basis is the truncated SVD's up to sign."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    dim, rows, n_chunks = 128, 500, 120
+    mix = rng.normal(size=(12, dim)) * np.linspace(3, 0.5, 12)[:, None]
+
+    def chunks():
+        g = np.random.default_rng(1)
+        for _ in range(n_chunks):
+            c = g.normal(size=(rows, 12)) @ mix + 0.01 * g.normal(size=(rows, dim))
+            yield (c / np.linalg.norm(c, axis=1, keepdims=True)).astype(np.float32)
+
+    concatenated = n_chunks * rows * dim * 8  # 61 MB as float64
+    tracemalloc.start()
+    try:
+        basis, energy = fit_projection(chunks(), 8)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < concatenated / 8, (peak, concatenated)
+    ref, ref_energy = _svd_projection(list(chunks()), 8)
+    assert basis.shape == (dim, 8) and basis.dtype == np.float32
+    np.testing.assert_allclose(np.abs((basis * ref).sum(axis=0)), 1.0, atol=1e-5)
+    assert energy == pytest.approx(ref_energy, abs=1e-9)
+    largest = basis[np.argmax(np.abs(basis), axis=0), np.arange(8)]
+    assert (largest > 0).all()  # the sign rule makes the basis deterministic
+
+
+def test_projection_matches_svd_on_sample_frame_features(encoder):
+    """On real frame features (sample videos) the Gram-matrix basis spans the same
+    directions as the SVD's, so projected cosine distances agree."""
+    from conftest import SAMPLES
+    from vdedup_lib.dataset import sample_frames
+
+    feats = [encoder(sample_frames(SAMPLES / "originals" / name, resize=96).frames).numpy()
+             for name in ("astronaut.mp4", "city.mpg", "shapes.mp4", "carphone.mp4")]
+    basis, energy = fit_projection(feats, 16)
+    ref, ref_energy = _svd_projection(feats, 16)
+    assert energy == pytest.approx(ref_energy, abs=1e-9)
+    x = np.concatenate(feats)
+
+    def cos(b):
+        p = x @ b
+        p = p / np.linalg.norm(p, axis=1, keepdims=True)
+        return p @ p.T
+
+    assert np.abs(cos(basis) - cos(ref)).max() < 1e-4
+    with pytest.raises(ValueError, match="at least one frame"):
+        fit_projection([np.zeros((0, 8))], 2)
+
+
 def test_encode_videos_end_to_end(tmp_path, encoder):
     make_clip(tmp_path / "a.mp4", 1, n=30)
     make_clip(tmp_path / "b.mkv", 1, n=30, codec="libx264")
@@ -118,6 +181,8 @@ def test_encode_videos_end_to_end(tmp_path, encoder):
     red = encode_videos(tmp_path, config=cfg.replace(embedding_size=16), encoder=encoder)
     assert red.embeddings.shape == (3, 16) and 0 < red.energy_kept <= 1
     assert np.allclose(np.linalg.norm(red.embeddings, axis=1), 1, atol=1e-5)
+    with pytest.raises(TypeError):  # results are keyword-only
+        type(emb)(emb.root, emb.videos, emb.ok_index, emb.embeddings, [], [], [])
 
 
 @pytest.mark.slow

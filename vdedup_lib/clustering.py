@@ -19,12 +19,16 @@ Two ways to get the same groups (``find_duplicates(method=...)``):
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
 
-from .config import DEFAULT_EPSILON
+from .config import DEFAULT_EPSILON, check_epsilon, check_min_samples
+from .io_utils import get_logger
+
+logger = get_logger(__name__)
 
 #: Pairs at or above this cosine similarity are recorded as evidence in the report.
 PAIR_SIMILARITY_FLOOR = 0.5
@@ -80,7 +84,7 @@ SEARCH_SLACK = 1e-4
 QUERY_BLOCK = 2048
 
 
-@dataclass
+@dataclass(kw_only=True)
 class NeighbourGraph:
     """The epsilon-radius neighbour graph of ``build_neighbour_graph``."""
 
@@ -109,7 +113,7 @@ class NeighbourGraph:
     seconds: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DuplicateGroups:
     """Result of ``find_duplicates``.
 
@@ -134,6 +138,11 @@ class DuplicateGroups:
     graph: Optional[NeighbourGraph] = None
     #: The embeddings grouped (graph method: exact similarity of any pair on demand).
     embeddings: Optional[np.ndarray] = field(default=None, repr=False)
+    #: ``[N, N]`` distance DBSCAN cut, when it was not ``1 - similarity`` (the
+    #: fused distance of ``verify.verified_distances``); None otherwise.
+    distance: Optional[np.ndarray] = None
+    #: ``{(i, j): verify.PairEvidence}`` of the pairs compared frame by frame, if any.
+    evidence: Optional[dict] = None
 
     def pair_similarity(self, i: int, j: int) -> float:
         """Exact cosine similarity of videos ``i`` and ``j``, edge of the graph or not."""
@@ -161,11 +170,6 @@ class DuplicateGroups:
         i, j, s = upper.row[keep], upper.col[keep], upper.data[keep]
         order = np.lexsort((j, i, -s))
         return list(zip(i[order].tolist(), j[order].tolist(), s[order].tolist()))
-    #: ``[N, N]`` distance DBSCAN cut, when it was not ``1 - similarity`` (the
-    #: fused distance of ``verify.verified_distances``); None otherwise.
-    distance: Optional[np.ndarray] = None
-    #: ``{(i, j): verify.PairEvidence}`` of the pairs compared frame by frame, if any.
-    evidence: Optional[dict] = None
 
     def pair_distance(self, i: int, j: int) -> float:
         """The distance DBSCAN used between rows ``i`` and ``j``."""
@@ -254,14 +258,35 @@ def build_neighbour_graph(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EP
     index).  So the graph equals the full epsilon graph unless some video has
     more than ``max_neighbours`` others within epsilon (``capped_videos``).
     """
-    import time
-
-    import faiss
-    from scipy import sparse
-
     x = np.asarray(embeddings)
+    _check_graph_arguments(x, epsilon=epsilon, max_neighbours=max_neighbours, index=index,
+                           nprobe=nprobe)
+    n, dim = x.shape
+    if index == "auto":
+        index = choose_index(n, dim)
+    seconds = {"train": 0.0, "search": 0.0, "rescore": 0.0}
+    norms, unit = _unit_float32(x)
+    search = _range_index(unit, index=index, nprobe=nprobe, seed=seed, seconds=seconds)
+    src, dst, d = _candidate_edges(search.index, x, norms, unit, epsilon=epsilon,
+                                   max_neighbours=max_neighbours, query_block=query_block,
+                                   seconds=seconds)
+    t = time.perf_counter()
+    a, b, d, capped = _symmetric_capped_pairs(src, dst, d, n=n, max_neighbours=max_neighbours)
+    dist, simm = _pairs_to_csr(a, b, d, n=n)
+    seconds["rescore"] += time.perf_counter() - t
+    logger.debug("neighbour graph: %d videos, %s index, %d edges, %d capped videos, %s",
+                 n, index, len(a), capped, {k: round(v, 3) for k, v in seconds.items()})
+    return NeighbourGraph(distance=dist, similarity=simm, index=index, epsilon=float(epsilon),
+                          max_neighbours=max_neighbours, edges=len(a), capped_videos=capped,
+                          nlist=search.nlist, nprobe=search.nprobe, seconds=seconds)
+
+
+def _check_graph_arguments(x: np.ndarray, *, epsilon: float, max_neighbours: Optional[int],
+                           index: str, nprobe: int) -> None:
+    """``ValueError`` naming the bad argument of ``build_neighbour_graph``."""
     if x.ndim != 2:
         raise ValueError(f"embeddings must be [N, D], got shape {x.shape}")
+    check_epsilon(epsilon)
     if not (DISTANCE_FLOOR < epsilon < 1.0):
         raise ValueError(f"epsilon must be a cosine distance in ({DISTANCE_FLOOR}, 1) for the "
                          f"graph method, got {epsilon!r}")
@@ -271,18 +296,41 @@ def build_neighbour_graph(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EP
         raise ValueError(f"index must be 'auto', 'flat' or 'ivf', got {index!r}")
     if nprobe < 1:
         raise ValueError(f"nprobe must be >= 1, got {nprobe!r}")
+
+
+def _unit_float32(x: np.ndarray) -> tuple:
+    """``(float64 row norms (floored at 1e-12), float32 unit rows)``, 65,536 rows at a time."""
     n, dim = x.shape
-    if index == "auto":
-        index = choose_index(n, dim)
-    seconds = {"train": 0.0, "search": 0.0, "rescore": 0.0}
     norms = np.maximum(np.linalg.norm(np.asarray(x, np.float64), axis=1), 1e-12) if n else \
         np.zeros(0)
     unit = np.empty((n, dim), np.float32)
     for s in range(0, n, 65536):
         unit[s:s + 65536] = np.asarray(x[s:s + 65536], np.float64) / norms[s:s + 65536, None]
-    nlist = probe = 0
+    return norms, unit
+
+
+@dataclass(kw_only=True)
+class _RangeIndex:
+    """A FAISS inner-product index holding the unit rows, ready for range search."""
+
+    #: ``faiss.IndexFlatIP`` or ``faiss.IndexIVFFlat``.
+    index: object
+    #: IVF lists (0 for flat).
+    nlist: int = 0
+    #: IVF lists probed per query (0 for flat).
+    nprobe: int = 0
+    #: The IVF coarse quantizer, kept alive beside the index that points to it.
+    quantizer: object = None
+
+
+def _range_index(unit: np.ndarray, *, index: str, nprobe: int, seed: int,
+                 seconds: dict) -> _RangeIndex:
+    """The ``"flat"`` or ``"ivf"`` index over ``unit``; IVF training time goes to ``seconds``."""
+    import faiss
+
+    n, dim = unit.shape
     if index == "flat":
-        idx = faiss.IndexFlatIP(dim)
+        out = _RangeIndex(index=faiss.IndexFlatIP(dim))
     else:
         nlist = min(ivf_nlist(n), max(1, n))
         probe = min(nprobe, nlist)
@@ -298,8 +346,18 @@ def build_neighbour_graph(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EP
         seconds["train"] = time.perf_counter() - t
         del train
         idx.nprobe = probe
+        out = _RangeIndex(index=idx, nlist=nlist, nprobe=probe, quantizer=quantizer)
     if n:
-        idx.add(unit)
+        out.index.add(unit)
+    return out
+
+
+def _candidate_edges(idx, x: np.ndarray, norms: np.ndarray, unit: np.ndarray, *, epsilon: float,
+                     max_neighbours: Optional[int], query_block: int, seconds: dict) -> tuple:
+    """Directed edges ``(src, dst, distance)`` within ``epsilon``, each source's
+    nearest ``max_neighbours`` at most: range search in blocks of ``query_block``
+    queries, candidates re-scored exactly in float64."""
+    n = len(unit)
     radius = float(1.0 - epsilon - SEARCH_SLACK)
     srcs, dsts, dists = [], [], []
     for s in range(0, n, query_block):
@@ -322,16 +380,21 @@ def build_neighbour_graph(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EP
         dsts.append(ids)
         dists.append(d)
         seconds["rescore"] += time.perf_counter() - t
-    t = time.perf_counter()
     src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
     dst = np.concatenate(dsts) if dsts else np.zeros(0, np.int64)
     d = np.concatenate(dists) if dists else np.zeros(0)
-    del srcs, dsts, dists
-    # Symmetrise: a pair found from either end (IVF can find it from one end only).
+    return src, dst, d
+
+
+def _symmetric_capped_pairs(src: np.ndarray, dst: np.ndarray, d: np.ndarray, *, n: int,
+                            max_neighbours: Optional[int]) -> tuple:
+    """Undirected pairs ``(a < b, distance)`` from directed edges, each found from
+    either end (IVF can find it from one end only), kept only where each end is
+    among the other's ``max_neighbours`` nearest.  Returns ``(a, b, d, capped
+    videos)``."""
     a, b = np.minimum(src, dst), np.maximum(src, dst)
-    key, first = np.unique(a * n + b, return_index=True)
+    _, first = np.unique(a * n + b, return_index=True)
     a, b, d = a[first], b[first], d[first]
-    del src, dst, key, first
     capped = 0
     if max_neighbours is not None and len(a):
         both_src, both_dst = np.r_[a, b], np.r_[b, a]
@@ -339,6 +402,14 @@ def build_neighbour_graph(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EP
         capped = int(np.unique(both_src[rank >= max_neighbours]).size)
         keep = (rank[:len(a)] < max_neighbours) & (rank[len(a):] < max_neighbours)
         a, b, d = a[keep], b[keep], d[keep]
+    return a, b, d, capped
+
+
+def _pairs_to_csr(a: np.ndarray, b: np.ndarray, d: np.ndarray, *, n: int) -> tuple:
+    """Symmetric ``[n, n]`` CSR distance (floored at ``DISTANCE_FLOOR``) and
+    similarity (``1 - d``) matrices of the pairs, sharing one structure."""
+    from scipy import sparse
+
     rows, cols, dd = np.r_[a, b], np.r_[b, a], np.r_[d, d]
     order = np.lexsort((cols, rows))
     rows, cols, dd = rows[order], cols[order], dd[order]
@@ -347,10 +418,7 @@ def build_neighbour_graph(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EP
     indptr = indptr.astype(cols.dtype)
     dist = sparse.csr_matrix((np.maximum(dd, DISTANCE_FLOOR), cols, indptr), shape=(n, n))
     simm = sparse.csr_matrix((1.0 - dd, cols, indptr), shape=(n, n))  # shares the structure
-    seconds["rescore"] += time.perf_counter() - t
-    return NeighbourGraph(distance=dist, similarity=simm, index=index, epsilon=float(epsilon),
-                          max_neighbours=max_neighbours, edges=len(a), capped_videos=capped,
-                          nlist=nlist, nprobe=probe, seconds=seconds)
+    return dist, simm
 
 
 def _groups_from_labels(labels: np.ndarray) -> list:
@@ -385,10 +453,8 @@ def find_duplicates(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
     """
     from sklearn.cluster import DBSCAN
 
-    if not (0.0 < epsilon < 2.0):
-        raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {epsilon!r}")
-    if min_samples < 1:
-        raise ValueError(f"min_samples must be >= 1, got {min_samples!r}")
+    check_epsilon(epsilon)
+    check_min_samples(min_samples)
     if method not in ("auto", "dense", "graph"):
         raise ValueError(f"method must be 'auto', 'dense' or 'graph', got {method!r}")
     n = len(embeddings)
@@ -404,14 +470,17 @@ def find_duplicates(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
         else:
             labels = DBSCAN(eps=epsilon, min_samples=min_samples,
                             metric="precomputed").fit_predict(g.distance)
-        return DuplicateGroups(labels, _groups_from_labels(labels), g.similarity, epsilon,
-                               min_samples, method="graph", graph=g, embeddings=embeddings)
+        return DuplicateGroups(labels=labels, groups=_groups_from_labels(labels),
+                               similarity=g.similarity, epsilon=epsilon, min_samples=min_samples,
+                               method="graph", graph=g, embeddings=embeddings)
     if n == 0:
-        return DuplicateGroups(np.zeros(0, int), [], np.zeros((0, 0)), epsilon, min_samples)
+        return DuplicateGroups(labels=np.zeros(0, int), groups=[], similarity=np.zeros((0, 0)),
+                               epsilon=epsilon, min_samples=min_samples)
     sim = cosine_similarity_matrix(embeddings)
     dist = np.clip(1.0 - sim, 0.0, 2.0)
     labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(dist)
-    return DuplicateGroups(labels, _groups_from_labels(labels), sim, epsilon, min_samples)
+    return DuplicateGroups(labels=labels, groups=_groups_from_labels(labels), similarity=sim,
+                           epsilon=epsilon, min_samples=min_samples)
 
 
 def group_by_distance(distance: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
@@ -422,17 +491,16 @@ def group_by_distance(distance: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
     ``1 - distance``."""
     from sklearn.cluster import DBSCAN
 
-    if not (0.0 < epsilon < 2.0):
-        raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {epsilon!r}")
-    if min_samples < 1:
-        raise ValueError(f"min_samples must be >= 1, got {min_samples!r}")
+    check_epsilon(epsilon)
+    check_min_samples(min_samples)
     d = np.asarray(distance, dtype=np.float64)
     if d.ndim != 2 or d.shape[0] != d.shape[1]:
         raise ValueError(f"distance must be a square matrix, got shape {d.shape}")
     n = len(d)
     sim = np.clip(1.0 - d, -1.0, 1.0) if similarity is None else np.asarray(similarity)
     if n == 0:
-        return DuplicateGroups(np.zeros(0, int), [], np.zeros((0, 0)), epsilon, min_samples, distance=d)
+        return DuplicateGroups(labels=np.zeros(0, int), groups=[], similarity=np.zeros((0, 0)),
+                               epsilon=epsilon, min_samples=min_samples, distance=d)
     labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(
         np.clip(d, 0.0, None))
     groups = []
@@ -441,7 +509,8 @@ def group_by_distance(distance: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
         if len(members) > 1:
             groups.append(members)
     groups.sort(key=lambda g: (-len(g), g[0]))
-    return DuplicateGroups(labels, groups, sim, epsilon, min_samples, distance=d)
+    return DuplicateGroups(labels=labels, groups=groups, similarity=sim, epsilon=epsilon,
+                           min_samples=min_samples, distance=d)
 
 
 def group_sparse_distance(distance, *, epsilon: float = DEFAULT_EPSILON, min_samples: int = 1,
@@ -458,10 +527,8 @@ def group_sparse_distance(distance, *, epsilon: float = DEFAULT_EPSILON, min_sam
     from scipy.sparse.csgraph import connected_components
     from sklearn.cluster import DBSCAN
 
-    if not (0.0 < epsilon < 2.0):
-        raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {epsilon!r}")
-    if min_samples < 1:
-        raise ValueError(f"min_samples must be >= 1, got {min_samples!r}")
+    check_epsilon(epsilon)
+    check_min_samples(min_samples)
     d = sp.csr_matrix(distance, dtype=np.float64)
     near = d.copy()
     near.data[near.data > epsilon] = 0.0
@@ -470,9 +537,10 @@ def group_sparse_distance(distance, *, epsilon: float = DEFAULT_EPSILON, min_sam
         labels = connected_components(near, directed=False)[1].astype(np.int64)
     else:
         labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(near)
-    return DuplicateGroups(labels, _groups_from_labels(labels),
-                           similarity if similarity is not None else sp.csr_matrix(d.shape),
-                           epsilon, min_samples, method="graph", embeddings=embeddings, distance=d)
+    return DuplicateGroups(labels=labels, groups=_groups_from_labels(labels),
+                           similarity=similarity if similarity is not None else sp.csr_matrix(d.shape),
+                           epsilon=epsilon, min_samples=min_samples, method="graph",
+                           embeddings=embeddings, distance=d)
 
 
 def similar_pairs(similarity: np.ndarray, *, min_similarity: float = PAIR_SIMILARITY_FLOOR) -> list:

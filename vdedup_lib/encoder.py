@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ import torch.nn.functional as F
 
 from .config import Config
 from .device import cpu_has_native_bf16, resolve_device, resolve_precision  # noqa: F401 (re-exported)
+from .io_utils import get_logger
+
+logger = get_logger(__name__)
 
 #: Models that can be chosen with ``Config.model``.
 MODELS = ("efficientnet_lite0", "resnet18", "resnet50")
@@ -140,7 +143,7 @@ class EncoderCNN(nn.Module):
         self.precision = resolve_precision(precision, self.device)
         self.to(self.device)
         # channels_last: ~1.7x faster on CPU for the same fp32 result (see
-        # README "Encoder speed"); it is also the fast layout on CUDA.
+        # docs/benchmarks.md "Encoder speed"); it is also the fast layout on CUDA.
         self.backbone.to(memory_format=torch.channels_last)
         self.eval()
 
@@ -184,7 +187,7 @@ class EncoderCNN(nn.Module):
         return [(names[i], float(v)) for v, i in zip(vals.tolist(), idx.tolist())]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VideoEmbeddings:
     """Embeddings of the videos of one folder."""
 
@@ -232,18 +235,64 @@ def pool_frames(frame_features: torch.Tensor, informative: torch.Tensor) -> torc
     return F.normalize(f.mean(dim=0), dim=0)
 
 
-def fit_projection(frame_features: Sequence[np.ndarray], embedding_size: int):
+#: ``fit_projection`` multiplies frames into the Gram matrix this many rows at
+#: a time: one BLAS call per block rather than per video, while the block
+#: (``rows x D`` float64, 20 MB at 1280-d) stays about the size of the matrix.
+GRAM_BLOCK_ROWS = 2048
+
+
+def fit_projection(frame_features: Iterable[np.ndarray], embedding_size: int):
     """PCA basis (uncentred, i.e. truncated SVD) of the collection's frame features.
 
     Uncentred so that cosine distances in the reduced space approximate the
     native ones and ``epsilon`` keeps its meaning.  Returns ``(basis [D, k],
     fraction of energy kept)``.
+
+    ``frame_features`` may be any iterable of ``[T_i, D]`` blocks (a generator
+    too): they are accumulated into the ``D x D`` float64 Gram matrix
+    ``X^T X``, block by block, and its top eigenvectors are the right singular
+    vectors of the concatenated ``X`` (eigenvalues: squared singular values).
+    Memory is ``O(D^2)`` whatever the number of frames, not ``O(frames x D)``.
+    Each basis vector's sign is fixed so that its largest component is positive.
     """
-    x = np.concatenate([np.asarray(f, dtype=np.float64) for f in frame_features if len(f)])
-    k = min(embedding_size, x.shape[0], x.shape[1])
-    _, s, vt = np.linalg.svd(x, full_matrices=False)
-    energy = float((s[:k] ** 2).sum() / (s ** 2).sum())
-    return vt[:k].T.astype(np.float32), energy
+    gram, rows = _gram_matrix(frame_features)
+    if rows == 0:
+        raise ValueError("fit_projection needs at least one frame")
+    k = min(embedding_size, rows, gram.shape[0])
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)  # ascending
+    eigenvalues = np.clip(eigenvalues[::-1], 0.0, None)
+    basis = eigenvectors[:, ::-1][:, :k]
+    peak = basis[np.argmax(np.abs(basis), axis=0), np.arange(k)]
+    basis = basis * np.where(peak < 0, -1.0, 1.0)
+    energy = float(eigenvalues[:k].sum() / eigenvalues.sum())
+    return basis.astype(np.float32), energy
+
+
+def _gram_matrix(frame_features: Iterable[np.ndarray], *,
+                 block_rows: int = GRAM_BLOCK_ROWS) -> tuple:
+    """``(X^T X`` float64 ``[D, D]``, rows of ``X)`` of the blocks stacked, without stacking them."""
+    gram, rows, block, filled = None, 0, None, 0
+    for f in frame_features:
+        f = np.asarray(f)
+        if not len(f):
+            continue
+        if gram is None:
+            dim = f.shape[1]
+            gram = np.zeros((dim, dim), np.float64)
+            block = np.empty((max(block_rows, 1), dim), np.float64)
+        rows += len(f)
+        for s in range(0, len(f), len(block)):
+            part = f[s:s + len(block)]
+            if filled + len(part) > len(block):
+                gram += block[:filled].T @ block[:filled]
+                filled = 0
+            block[filled:filled + len(part)] = part
+            filled += len(part)
+    if gram is None:
+        return np.zeros((0, 0)), 0
+    if filled:
+        gram += block[:filled].T @ block[:filled]
+    return gram, rows
 
 
 def project_and_pool(frame_features: Sequence[np.ndarray], informative: Sequence[np.ndarray], *,
@@ -350,7 +399,7 @@ def embed_frames(encoder, frames: list, *, batch_size: int) -> list:
     return parts
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Pending:
     """A video whose frames wait for the CNN in ``encode_videos``."""
 
@@ -370,6 +419,53 @@ class _Pending:
     embedded: int = 0
 
 
+class _FrameQueue:
+    """Frames wait here until a full batch of exactly ``batch_size`` is there (a
+    video's frames may span two batches): constant shapes (see
+    ``encode_in_batches``).  A video whose frames are all embedded goes to
+    ``on_done(index, info, features, pts, informative)``, oldest first."""
+
+    def __init__(self, encoder, *, batch_size: int, on_done):
+        self.encoder = encoder
+        self.batch_size = batch_size
+        self.on_done = on_done
+        self.waiting: list = []  # of _Pending, oldest first
+        self.frames = 0  # frames waiting
+
+    def add(self, pending: _Pending) -> None:
+        self.waiting.append(pending)
+        self.frames += int(pending.frames.shape[0])
+
+    def run(self, *, final: bool = False) -> None:
+        """Embed every full batch (``final``: the rest too)."""
+        while self.frames >= self.batch_size or (final and self.frames > 0):
+            parts = self._take(self.batch_size)
+            x = torch.cat([e.frames[a:a + k] for e, a, k in parts])
+            feats = encode_in_batches(self.encoder, x, batch_size=self.batch_size).numpy()
+            start = 0
+            for e, _, k in parts:
+                e.features.append(feats[start:start + k])
+                start += k
+            self.frames -= x.shape[0]
+            while self.waiting and self.waiting[0].embedded == self.waiting[0].frames.shape[0]:
+                e = self.waiting.pop(0)
+                self.on_done(e.index, e.info, np.concatenate(e.features).astype(np.float32),
+                             e.pts, e.informative)
+
+    def _take(self, n: int) -> list:
+        """``[(pending, first frame, count)]``: the next ``n`` waiting frames (fewer at the end)."""
+        parts = []
+        for e in self.waiting:
+            k = min(n, e.frames.shape[0] - e.embedded)
+            if k > 0:
+                parts.append((e, e.embedded, k))
+                e.embedded += k
+                n -= k
+            if n == 0:
+                break
+        return parts
+
+
 def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: Optional[EncoderCNN] = None,
                   dataset=None, progress: bool = False, cache=None) -> VideoEmbeddings:
     """Sample and embed every video under ``videos_dir`` (or of ``dataset``).
@@ -383,10 +479,8 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
     be read are kept in ``videos`` with ``status == "error"``.
     ``cache.stats`` (when a cache is used) says what was reused.
     """
-    from torch.utils.data import DataLoader, Subset
-
-    from .cache import CachedVideo, EmbeddingCache
-    from .dataset import VideosDataset, collate_videos
+    from .cache import EmbeddingCache
+    from .dataset import VideosDataset
 
     config = config or Config()
     if videos_dir is not None:
@@ -396,6 +490,28 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
     if cache is None and config.use_cache:
         cache = EmbeddingCache.from_config(config, encoder)
 
+    results, identities, todo = _cached_results(dataset, cache)
+    logger.info("%d videos: %d from the cache, %d to embed", len(results),
+                len(results) - len(todo), len(todo))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(results), initial=len(results) - len(todo), desc="scanning",
+                   unit="video")
+    if todo:
+        if encoder is None:
+            encoder = build_encoder(config)
+        _embed_files(dataset, todo, encoder=encoder, config=config, results=results,
+                     identities=identities, cache=cache, bar=bar)
+    if bar is not None:
+        bar.close()
+    return _assemble(dataset, results, config=config, encoder=encoder, cache=cache)
+
+
+def _cached_results(dataset, cache) -> tuple:
+    """``(results, identities, todo)``: each file's cached ``CachedVideo`` (None
+    when missing), its cache identity, and the indices still to embed."""
     n = len(dataset)
     results: list = [None] * n
     identities: list = [None] * n
@@ -406,74 +522,51 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
             results[i] = cache.get(f)
         if results[i] is None:
             todo.append(i)
+    return results, identities, todo
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=n, initial=n - len(todo), desc="scanning", unit="video")
-    if todo:
-        if encoder is None:
-            encoder = build_encoder(config)
-        workers = resolve_num_workers(config.num_workers)
-        loader = DataLoader(Subset(dataset, todo), batch_size=1, shuffle=False, num_workers=workers,
-                            collate_fn=collate_videos, worker_init_fn=_decode_worker_init if workers else None,
-                            prefetch_factor=4 if workers else None, persistent_workers=False)
-        # Frames wait in a queue until a full batch of exactly batch_size is
-        # there (a video's frames may span two batches): constant shapes
-        # (see ``encode_in_batches``).
-        queue: list = []  # of _Pending, oldest first
-        queued = 0
+def _embed_files(dataset, todo: list, *, encoder, config: Config, results: list,
+                 identities: list, cache, bar) -> None:
+    """Decode the files ``todo`` in DataLoader workers and embed their frames in
+    full batches; each result goes into ``results`` (and the cache)."""
+    from torch.utils.data import DataLoader, Subset
 
-        def run_batches(final: bool = False) -> None:
-            nonlocal queued
-            while queued >= config.batch_size or (final and queued > 0):
-                take, parts = config.batch_size, []
-                for e in queue:
-                    k = min(take, e.frames.shape[0] - e.embedded)
-                    if k > 0:
-                        parts.append((e, e.embedded, k))
-                        e.embedded += k
-                        take -= k
-                    if take == 0:
-                        break
-                x = torch.cat([e.frames[a:a + k] for e, a, k in parts])
-                feats = encode_in_batches(encoder, x, batch_size=config.batch_size).numpy()
-                start = 0
-                for e, _, k in parts:
-                    e.features.append(feats[start:start + k])
-                    start += k
-                queued -= x.shape[0]
-                while queue and queue[0].embedded == queue[0].frames.shape[0]:
-                    e = queue.pop(0)
-                    finish(e.index, e.info, np.concatenate(e.features).astype(np.float32),
-                           e.pts, e.informative)
+    from .cache import CachedVideo
+    from .dataset import collate_videos
 
-        def finish(i, info, feats, pts, informative) -> None:
-            results[i] = CachedVideo(info, feats, pts, informative)
-            if cache is not None:
-                cache.put(dataset.files[i], results[i], identity=identities[i])
+    def finish(i, info, feats, pts, informative) -> None:
+        results[i] = CachedVideo(info=info, frame_features=feats, pts_seconds=pts,
+                                 informative=informative)
+        if cache is not None:
+            cache.put(dataset.files[i], results[i], identity=identities[i])
 
-        positions = iter(todo)
-        for batch in loader:
-            for j, info in enumerate(batch["infos"]):
-                i = next(positions)
-                k = batch["lengths"][j]
-                start = sum(batch["lengths"][:j])
-                pts = batch["pts_seconds"][j].numpy()
-                informative = batch["informative"][j].numpy()
-                if info["status"] == "ok" and k > 0:
-                    queue.append(_Pending(i, info, batch["frames"][start:start + k], pts, informative))
-                    queued += k
-                else:
-                    finish(i, info, np.zeros((0, encoder.feature_dim), np.float32), pts, informative)
-            run_batches()
-            if bar is not None:
-                bar.update(len(batch["infos"]))
-        run_batches(final=True)
-    if bar is not None:
-        bar.close()
+    workers = resolve_num_workers(config.num_workers)
+    loader = DataLoader(Subset(dataset, todo), batch_size=1, shuffle=False, num_workers=workers,
+                        collate_fn=collate_videos, worker_init_fn=_decode_worker_init if workers else None,
+                        prefetch_factor=4 if workers else None, persistent_workers=False)
+    queue = _FrameQueue(encoder, batch_size=config.batch_size, on_done=finish)
+    positions = iter(todo)
+    for batch in loader:
+        for j, info in enumerate(batch["infos"]):
+            i = next(positions)
+            k = batch["lengths"][j]
+            start = sum(batch["lengths"][:j])
+            pts = batch["pts_seconds"][j].numpy()
+            informative = batch["informative"][j].numpy()
+            if info["status"] == "ok" and k > 0:
+                queue.add(_Pending(index=i, info=info, frames=batch["frames"][start:start + k],
+                                   pts=pts, informative=informative))
+            else:
+                finish(i, info, np.zeros((0, encoder.feature_dim), np.float32), pts, informative)
+        queue.run()
+        if bar is not None:
+            bar.update(len(batch["infos"]))
+    queue.run(final=True)
 
+
+def _assemble(dataset, results: list, *, config: Config, encoder, cache) -> VideoEmbeddings:
+    """``VideoEmbeddings`` from every file's result: pooled (and projected) embeddings
+    of the files that gave frames, metadata of all."""
     videos, ok_index, feats, pts, informative = [], [], [], [], []
     for i, r in enumerate(results):
         info = dict(r.info)

@@ -41,6 +41,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .config import check_epsilon
 from .alignment import (ALIGNED_SHOWN, FRAME_TOLERANCE, MIN_COVERAGE, MIN_FRAME_NCC,  # noqa: F401 (re-exported)
                         MIN_MATCHED_FRAMES, SPEEDS, PairEvidence, PairOutcome, failed_evidence,
                         frame_match_masks, verify_pair)
@@ -318,8 +319,7 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
     """
     from .clustering import choose_method
 
-    if not (0.0 < epsilon < 2.0):
-        raise ValueError(f"epsilon must be a cosine distance in (0, 2), got {epsilon!r}")
+    check_epsilon(epsilon)
     if candidate_factor < 1.0:
         raise ValueError(f"candidate_factor must be >= 1 (the radius must include epsilon), "
                          f"got {candidate_factor!r}")
