@@ -93,22 +93,3 @@ def test_dataset_defaults_are_config_defaults(tmp_path):
     with pytest.raises(ValueError, match="videos_dir"):
         VideosDataset.from_config(Config())
 
-
-@pytest.mark.parametrize("kw", [dict(seconds_between_frames=0.5, max_frames=32, min_frames=1),
-                                dict(seconds_between_frames=0.25, max_frames=5, min_frames=1),
-                                dict(seconds_between_frames=1.0, max_frames=32, min_frames=8)])
-def test_frames_for_duration_matches_real_sampling(tmp_path, make_video, kw):
-    from vdedup_lib.dataset import frames_for_duration
-
-    clip = make_video(tmp_path / "c.mp4", 1, n=40)  # 4 s at 10 fps
-    s = sample_frames(clip, resize=64, **kw)
-    assert frames_for_duration(s.info.duration_seconds, **kw) == s.frames.shape[0]
-
-
-def test_frames_for_duration_cap_and_floor():
-    from vdedup_lib.dataset import frames_for_duration
-
-    assert frames_for_duration(3600, seconds_between_frames=1, max_frames=32) == 32
-    assert frames_for_duration(2, seconds_between_frames=1, max_frames=32, min_frames=8) == 8
-    assert frames_for_duration(20, seconds_between_frames=1, max_frames=32, min_frames=8) == 20
-    assert frames_for_duration(0) == 0  # unknown length: nothing sampled
