@@ -262,6 +262,7 @@ def _pick(page, path: str, what: str):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_overrule_in_chromium_download_plan_apply_and_check_disk(tmp_path, capsys):
     """Real scan of an original and two copies, the page in Chromium: keep another file,
     untick a removal, download the plan, `vdedup apply` it, and look at the disk."""
