@@ -432,6 +432,84 @@ def test_guard_kept_file_unreadable(lib):
     assert "b/b_short.mp4" not in final
 
 
+def test_overrule_keeps_the_chosen_file_and_removes_exactly_the_chosen(lib):
+    """A person's choice: keep a_720 instead, remove the original and the chained file,
+    leave a_small; the plan file round-trips and apply moves exactly that."""
+    root, rep = lib
+    plan = find_duplicates_to_remove(rep)
+    videos = {v["path"]: v for v in rep["videos"]}
+    sims = dl.plan.member_similarities(rep, plan)
+    g = dl.overrule(plan.groups[0], keep="copies/a_720.mp4",
+                    remove=["originals/a.mp4", "other/a_chain.mp4"], videos=videos,
+                    similarities=sims, where="in a test")
+    assert g.keep == "copies/a_720.mp4" and g.keep_size_bytes == 2500
+    assert g.keep_mtime == videos["copies/a_720.mp4"]["mtime"]
+    assert g.keep_reason == "chosen by hand in a test instead of originals/a.mp4"
+    assert [r.path for r in g.remove] == ["originals/a.mp4", "other/a_chain.mp4"]
+    assert g.review == ["copies/sub/a_small.mp4"]
+    assert g.review_reasons == {"copies/sub/a_small.mp4": "left in place by hand in a test"}
+    r0 = g.remove[0]
+    assert (r0.size_bytes, r0.reason) == (4000, "removal chosen by hand in a test")
+    assert r0.similarity_to_keep == 0.99  # a_720's similarity to the original, either way round
+    assert g.remove[1].similarity_to_keep is None  # no pair a_720 / a_chain in the report
+    assert r0.evidence["resolution"] == ["1280x720", "1920x1080"]
+    assert g.notes[-1] == "overruled by hand in a test"
+    # unchanged choice: the group as planned
+    same = dl.overrule(plan.groups[1], keep="b/b_keep.mp4", remove=["b/b_short.mp4"], videos=videos)
+    assert same == plan.groups[1]
+    # a plan file with the choice applies exactly it
+    chosen = Plan(root=plan.root, groups=[g, plan.groups[1]])
+    (root.parent / "chosen.json").write_text(json.dumps(chosen.to_dict()))
+    res = apply_plan(load_plan(root.parent / "chosen.json"))
+    assert sorted(o.path for o in res.done) == ["b/b_short.mp4", "originals/a.mp4", "other/a_chain.mp4"]
+    assert res.ok and (root / "copies/a_720.mp4").is_file() and (root / "copies/sub/a_small.mp4").is_file()
+
+
+def test_overrule_refuses_what_a_plan_cannot_say_safely(lib):
+    root, rep = lib
+    plan = find_duplicates_to_remove(rep)
+    g = plan.groups[0]
+    videos = {v["path"]: v for v in rep["videos"]}
+    with pytest.raises(ValueError, match="a group never loses its kept file"):
+        dl.overrule(g, keep="copies/a_720.mp4", remove=["copies/a_720.mp4"], videos=videos)
+    with pytest.raises(ValueError, match="'b/b_keep.mp4' is not one of its files"):
+        dl.overrule(g, keep="originals/a.mp4", remove=["b/b_keep.mp4"], videos=videos)
+    no_facts = {**videos, "other/a_chain.mp4": {"path": "other/a_chain.mp4", "status": "ok"}}
+    with pytest.raises(ValueError, match="a_chain.mp4 has no scan-time size"):
+        dl.overrule(g, keep="originals/a.mp4", remove=["other/a_chain.mp4"], videos=no_facts)
+    with pytest.raises(ValueError, match="cannot be the kept file"):
+        dl.overrule(g, keep="other/a_chain.mp4", remove=[], videos=no_facts)
+
+
+def test_load_plan_refuses_a_plan_that_would_lose_a_kept_file(lib):
+    """A hand-edited (or broken) plan file is refused whole, naming the problem; nothing moves."""
+    root, rep = lib
+    d = find_duplicates_to_remove(rep).to_dict()
+    keep = d["groups"][0]["keep"]
+    bad = json.loads(json.dumps(d))
+    bad["groups"][0]["remove"].append(dict(bad["groups"][0]["remove"][0], path=keep))
+    bad["groups"][1]["remove"].append(dict(bad["groups"][1]["remove"][0], path=keep))
+    bad["groups"][1]["remove"].append(dict(bad["groups"][1]["remove"][0], mtime=None))
+    (root.parent / "bad.json").write_text(json.dumps(bad))
+    before = tree(root)
+    with pytest.raises(ValueError) as e:
+        load_plan(root.parent / "bad.json")
+    msg = str(e.value)
+    assert msg.startswith("the plan is refused (nothing was changed): ")
+    assert f"group 1: {keep} is its kept file and also listed for removal" in msg
+    assert f"group 2: {keep} is the kept file of group 1" in msg
+    assert "group 2: b/b_short.mp4 is already removed in group 2" in msg
+    assert "b/b_short.mp4 has no scan-time size and modification time" in msg
+    nokeep = json.loads(json.dumps(d))
+    nokeep["groups"][1]["keep"] = ""
+    with pytest.raises(ValueError, match="group 2 removes files but names no kept file"):
+        Plan.from_dict(nokeep)
+    from vdedup_lib.cli import main
+
+    assert main(["apply", str(root.parent / "bad.json")]) == 2
+    assert tree(root) == before
+
+
 def test_guard_group_never_loses_all_members(tmp_path):
     """Malformed reports: a kept file listed for removal, two groups keeping each other's file."""
     root = tmp_path / "v"

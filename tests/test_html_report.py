@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import write_video
-from vdedup_lib.html_report import render_html_report, write_html_report
+from conftest import make_clip, scene as photo_scene, write_video
+from vdedup_lib.html_report import (MAX_ALIGNED_PAIRS, PLAN_FILE_NAME, render_html_report,
+                                     write_html_report)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -92,7 +93,8 @@ def test_html_is_self_contained_and_marks_keep(video_report, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before  # read only
     # no reference to anything outside the page
     assert not re.search(r"""(src|href)\s*=\s*['"](?!data:|#)""", text)
-    assert "<script" not in text and "url(" not in text
+    assert "url(" not in text and text.count("<script") == 2  # the page data and the inline script
+    assert "</script" not in _page_data_text(text)  # no file name can end the data element
     assert text.count("data:image/jpeg;base64,") == 4 * 7
     assert "Kept: higher resolution (128x72 vs 64x36)" in text
     assert "Kept: longer (3.00 s vs 2.00 s)" in text
@@ -101,6 +103,15 @@ def test_html_is_self_contained_and_marks_keep(video_report, tmp_path):
             in text and "bad/broken.mp4" in text)
     with pytest.raises(ValueError, match="frames_per_video must be >= 1, got 0"):
         render_html_report(rep, frames_per_video=0)
+
+
+def _page_data_text(text: str) -> str:
+    return re.search(r"<script type='application/json' id='vdedup-data'>(.*?)</script>", text, re.S).group(1)
+
+
+def page_data(text: str) -> dict:
+    """The JSON the page's script reads (plan, files, similarities, words)."""
+    return json.loads(_page_data_text(text))
 
 
 def test_missing_file_gets_a_placeholder(video_report, tmp_path):
@@ -210,9 +221,172 @@ def test_removed_member_gets_an_aligned_frame_strip(video_report):
                   r"</div></div>", text, re.S)
     assert m, "no aligned strip for the removed member"
     k = int(m.group(1))
-    assert k == len(ev["aligned"]) >= 3
+    assert len(ev["aligned"]) >= 3 and k == MAX_ALIGNED_PAIRS == 2  # both ends of the matched span
     strip = m.group(2)
-    assert strip.count("data:image/jpeg;base64,") == 2 * k  # kept frame above member frame
-    ta, tb = ev["aligned"][0][:2]
-    assert f"keep 0:{ta:04.1f}" in strip and f"this 0:{tb:04.1f}" in strip
+    assert strip.count("data:image/jpeg;base64,") == k  # one image per pair: kept frame above
+    for ta, tb in (ev["aligned"][0][:2], ev["aligned"][-1][:2]):
+        assert f"keep 0:{ta:04.1f}" in strip and f"this 0:{tb:04.1f}" in strip
     assert text.count("class='aligned'") == 1  # only removed members with evidence get one
+
+
+def test_page_data_carries_the_plan_and_the_facts_the_guards_need(video_report):
+    from vdedup_lib.deletion import find_duplicates_to_remove
+
+    root, rep = video_report
+    rep = json.loads(json.dumps(rep))
+    rep["groups"][0]["keep_reason"] = "the longest covered span"
+    rep["groups"][0]["keep_step"] = "content"
+    text = render_html_report(rep, frames_per_video=1)
+    data = page_data(text)
+    assert data["plan"] == find_duplicates_to_remove(rep).to_dict()
+    members = {p for g in data["plan"]["groups"] for p in
+               [g["keep"]] + [r["path"] for r in g["remove"]] + g["review"]}
+    assert set(data["files"]) == members
+    a = data["files"]["copies/a chain & <odd>.mkv"]
+    assert (a["size_bytes"], a["mtime"]) == (os.stat(root / "copies/a chain & <odd>.mkv").st_size,
+                                             os.stat(root / "copies/a chain & <odd>.mkv").st_mtime)
+    assert ["copies/a_small.mp4", "copies/a chain & <odd>.mkv", 0.95] in data["similarities"]
+    assert data["file_name"] == PLAN_FILE_NAME
+    assert "decided by: content" in text  # the keep step, when the report names it
+
+
+def _profile_browser(p, exe: str, tmp_path: Path):
+    """Chromium with a profile of its own under ``tmp_path`` (downloads accepted)."""
+    return p.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=exe, args=CHROMIUM_ARGS, accept_downloads=True,
+        viewport={"width": 1360, "height": 900})
+
+
+def _pick(page, path: str, what: str):
+    return page.locator(f"section.group .member[data-path=\"{path}\"] input.{what}")
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_overrule_in_chromium_download_plan_apply_and_check_disk(tmp_path, capsys):
+    """Real scan of an original and two copies, the page in Chromium: keep another file,
+    untick a removal, download the plan, `vdedup apply` it, and look at the disk."""
+    import cv2
+    from playwright.sync_api import sync_playwright
+
+    from vdedup_lib.cli import main
+    from vdedup_lib.deletion import MANIFEST_NAME, TRASH_DIR_NAME, Plan, overrule
+
+    exe = _chromium()
+    root = tmp_path / "videos"
+    frames = [photo_scene(0, t) for t in range(40)]
+    make_clip(root / "orig/clip.mp4", 0, n=40)
+    write_video(root / "copies/clip_small.mp4",
+                [cv2.resize(f, (64, 48), interpolation=cv2.INTER_AREA) for f in frames])
+    write_video(root / "copies/clip_short.mp4", frames[:30])
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert main(["scan", str(root), "--no-progress", "--report", str(tmp_path / "report.json"),
+                 "--html", str(tmp_path / "review.html")]) == 0
+    rep = json.loads((tmp_path / "report.json").read_text())
+    assert len(rep["groups"]) == 1 and len(rep["groups"][0]["remove"]) == 2, rep["groups"]
+    g = rep["groups"][0]
+    keep, (new_keep, spared) = g["keep"], g["remove"]
+
+    with sync_playwright() as p:
+        ctx = _profile_browser(p, exe, tmp_path)
+        try:
+            page = ctx.new_page()
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((tmp_path / "review.html").as_uri())
+            assert page.locator("#planbar").is_visible()
+            assert _pick(page, keep, "remove-choice").is_disabled()  # the kept file cannot be ticked
+            _pick(page, new_keep, "keep-choice").check()
+            # swapped: the new kept file is not removable, the old one takes its place
+            assert _pick(page, new_keep, "remove-choice").is_disabled()
+            assert _pick(page, keep, "remove-choice").is_checked()
+            _pick(page, spared, "remove-choice").uncheck()
+            roles = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.member')]
+                .map(m => [m.dataset.path, m.classList[1]]))""")
+            assert roles == {new_keep: "keep", keep: "remove", spared: "stay"}
+            assert page.locator("#plan-count").inner_text() == "1"
+            assert "Changed by you: keep " + new_keep in page.locator("section.group .choice").inner_text()
+            with page.expect_download() as dl:
+                page.click("#plan-download")
+            assert dl.value.suggested_filename == PLAN_FILE_NAME
+            dl.value.save_as(tmp_path / PLAN_FILE_NAME)
+        finally:
+            ctx.close()
+    assert not errors, errors
+    downloaded = json.loads((tmp_path / PLAN_FILE_NAME).read_text())
+    # the page's script wrote the group deletion.plan.overrule makes from the same choice
+    data = page_data((tmp_path / "review.html").read_text(encoding="utf-8"))
+    planned = Plan.from_dict(data["plan"])
+    sims = {(a, b): s for a, b, s in data["similarities"]}
+    expected = overrule(planned.groups[0], keep=new_keep, remove=[keep], videos=data["files"],
+                        similarities=sims, where="on the review page")
+    assert Plan.from_dict(downloaded) == Plan(root=planned.root, groups=[expected])
+    assert downloaded["groups"][0]["remove"][0]["size_bytes"] == len(files[keep])
+
+    capsys.readouterr()
+    assert main(["apply", str(tmp_path / PLAN_FILE_NAME)]) == 0
+    out = capsys.readouterr().out
+    assert "Moved 1 file(s)" in out, out
+    run = next((root / TRASH_DIR_NAME).iterdir())
+    now = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
+           if p.is_file() and p.name != MANIFEST_NAME}
+    assert now == {new_keep: files[new_keep], spared: files[spared],
+                   f"{TRASH_DIR_NAME}/{run.name}/{keep}": files[keep]}
+    manifest = json.loads((run / MANIFEST_NAME).read_text())
+    assert [(e["path"], e["kept"], e["state"]) for e in manifest["entries"]] == [(keep, new_keep, "done")]
+
+
+@pytest.mark.e2e
+def test_page_script_makes_the_plan_overrule_makes_and_refuses_unsafe_choices(video_report, tmp_path):
+    """In Chromium, without a scan: tick a review member (odd name), find an unreadable
+    member locked, reset a changed group; the page's plan is what ``overrule`` makes."""
+    from playwright.sync_api import sync_playwright
+
+    from vdedup_lib.deletion import Plan, overrule
+
+    exe = _chromium()
+    root, rep = video_report
+    rep = json.loads(json.dumps(rep))
+    rep["groups"][1]["review"] = ["bad/broken.mp4"]  # unreadable: no size, no modification time
+    page_path = write_html_report(rep, tmp_path / "review.html", frames_per_video=1)
+    odd = "copies/a chain & <odd>.mkv"
+    with sync_playwright() as p:
+        ctx = _profile_browser(p, exe, tmp_path)
+        try:
+            page = ctx.new_page()
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_path.as_uri())
+            assert not _pick(page, odd, "remove-choice").is_checked()
+            _pick(page, odd, "remove-choice").check()
+            assert _pick(page, "bad/broken.mp4", "remove-choice").is_disabled()
+            assert _pick(page, "bad/broken.mp4", "keep-choice").is_disabled()
+            _pick(page, "portrait/c_copy.mp4", "keep-choice").check()
+            assert page.locator("#plan-edited").inner_text() == "2"
+            page.click("#plan-reset")
+            assert page.locator("#plan-edited").inner_text() == "0"
+            assert _pick(page, "portrait/c.mp4", "keep-choice").is_checked()
+            _pick(page, "b/b_short.avi", "remove-choice").uncheck()
+            _pick(page, odd, "remove-choice").check()
+            # the kept file's box cannot be ticked, even by a script that forces it
+            page.evaluate("""() => { const b = document.querySelector(
+                '.member[data-path="originals/a.mp4"] input.remove-choice');
+                b.disabled = false; b.checked = true;
+                b.dispatchEvent(new Event('change', {bubbles: true})); }""")
+            plan = page.evaluate("window.vdedupPlan()")
+        finally:
+            ctx.close()
+    assert not errors, errors
+    data = page_data(page_path.read_text(encoding="utf-8"))
+    planned = Plan.from_dict(data["plan"])
+    sims = {(a, b): s for a, b, s in data["similarities"]}
+    g1, g2, g3 = planned.groups
+    expected = Plan(root=planned.root, groups=[
+        overrule(g1, keep="originals/a.mp4", remove=["copies/a_small.mp4", odd], videos=data["files"],
+                 similarities=sims, where="on the review page"),
+        overrule(g2, keep="b/b.mp4", remove=[], videos=data["files"], similarities=sims,
+                 where="on the review page"),
+        g3])
+    assert Plan.from_dict(plan) == expected
+    assert [r.path for r in expected.groups[0].remove] == ["copies/a_small.mp4", odd]
+    assert expected.groups[1].review == ["b/b_short.avi", "bad/broken.mp4"]

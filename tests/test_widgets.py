@@ -80,8 +80,13 @@ def review(tmp_path, make_video):
 
 def test_checkboxes_prefilled_from_the_plan(review):
     w, _ = review
-    assert set(w.checkboxes) == {"a/copy1.mp4", "a/copy2.mp4", "chained.mp4"}  # no box on the kept file
+    assert w.keep_pickers[1].value == "keep.mp4"
+    assert list(w.keep_pickers[1].options) == [(p, p) for p in ("keep.mp4", "a/copy1.mp4",
+                                                                 "a/copy2.mp4", "chained.mp4")]
+    keep_box = w.checkboxes["keep.mp4"]  # the kept file's box is hidden, disabled and never counts
+    assert keep_box.disabled and keep_box.layout.display == "none" and not keep_box.value
     assert w.selected() == ["a/copy1.mp4", "a/copy2.mp4"]
+    assert w.selected_plan().groups[0] == w.plan.groups[0]  # nothing changed: the plan as proposed
     assert not w.checkboxes["chained.mp4"].value and not w.checkboxes["chained.mp4"].disabled
     assert w.confirm_box.layout.display == "none" and w.undo_button.disabled
     assert "2 file(s) ticked" in w.log_lines[-1]
@@ -172,3 +177,48 @@ def test_a_guard_refusal_is_logged_and_the_file_stays(review):
     assert [o.path for o in res.done] == ["a/copy1.mp4"] and [o.path for o in res.skipped] == ["a/copy2.mp4"]
     assert (root / "a/copy2.mp4").exists() and "skipped" in w.status_labels["a/copy2.mp4"].value
     assert any("changed since the scan" in line for line in w.log_lines)
+
+
+def test_pick_another_kept_file_untick_a_removal_and_move(review):
+    """The overrule: keep a/copy1.mp4 instead (the old kept file takes its tick), leave
+    a/copy2.mp4 in place; the Move button applies exactly that."""
+    w, root = review
+    w.keep_pickers[1].value = "a/copy1.mp4"
+    assert not w.checkboxes["a/copy1.mp4"].value and w.checkboxes["a/copy1.mp4"].disabled
+    assert w.checkboxes["keep.mp4"].value and not w.checkboxes["keep.mp4"].disabled  # swapped
+    assert w.roles["a/copy1.mp4"] == "keep" and w.roles["keep.mp4"] == "remove"
+    w.checkboxes["a/copy2.mp4"].value = False
+    assert w.roles["a/copy2.mp4"] == "stay" and "LEAVE" in w._labels["a/copy2.mp4"].value
+    g = w.selected_plan().groups[0]
+    assert g.keep == "a/copy1.mp4" and [r.path for r in g.remove] == ["keep.mp4"]
+    assert g.review == ["a/copy2.mp4", "chained.mp4"]
+    assert g.keep_reason == "chosen by hand in the review widget instead of keep.mp4"
+    assert g.keep_size_bytes == (root / "a/copy1.mp4").stat().st_size
+    assert g.remove[0].size_bytes == (root / "keep.mp4").stat().st_size
+    assert "chosen by hand in the review widget" in w._titles[1].value
+    before = {p: (root / p).read_bytes() for p in ("keep.mp4", "a/copy1.mp4", "a/copy2.mp4")}
+    w.move_button.click()
+    assert w.keep_pickers[1].disabled  # nothing changes while the move waits for confirmation
+    w.confirm_button.click()
+    res = w.results[-1]
+    assert [o.path for o in res.done] == ["keep.mp4"] and res.ok
+    assert not (root / "keep.mp4").exists()
+    assert (Path(res.trash_dir) / "keep.mp4").read_bytes() == before["keep.mp4"]
+    for p in ("a/copy1.mp4", "a/copy2.mp4", "chained.mp4"):
+        assert (root / p).is_file(), p
+    manifest = json.loads(Path(res.manifest_path).read_text())
+    assert [(e["path"], e["kept"]) for e in manifest["entries"]] == [("keep.mp4", "a/copy1.mp4")]
+    assert w.keep_pickers[1].disabled  # fixed while a file of the group is in the trash
+    w.undo_button.click()
+    assert (root / "keep.mp4").read_bytes() == before["keep.mp4"] and not w.keep_pickers[1].disabled
+
+
+def test_the_kept_file_is_never_removed_even_if_ticked_from_code(review):
+    w, root = review
+    w.checkboxes["keep.mp4"].value = True  # hidden and disabled in the notebook; code can still set it
+    assert "keep.mp4" not in w.selected()
+    assert [r.path for r in w.selected_plan().groups[0].remove] == ["a/copy1.mp4", "a/copy2.mp4"]
+    w.move_button.click()
+    w.confirm_button.click()
+    assert (root / "keep.mp4").is_file() and [o.path for o in w.results[-1].done] == [
+        "a/copy1.mp4", "a/copy2.mp4"]

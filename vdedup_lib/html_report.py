@@ -1,33 +1,60 @@
-"""A self-contained HTML page to review a scan's duplicate groups before acting on them.
+"""A self-contained HTML page to review a scan's duplicate groups and overrule the plan.
 
 ``write_html_report(report, "review.html")`` writes one HTML file with every
-image inlined as a base64 ``data:`` URI (no other files, no network).  For each
-group it shows the files one per row with their frames side by side (sampled
-at the same relative positions, so the rows line up), the kept file marked
-with the reason it won, each other file's similarity to the kept file,
-duration, resolution, bitrate, size and modification time (values that differ
-from the kept file's are highlighted), and whether the file would be removed
-or is only listed for review.  Reading the videos is the only work; no file is
+image inlined as a base64 ``data:`` URI and its script and style inline (no
+other files, no network, no server).  For each group it shows the files one
+per row with their frames side by side (sampled at the same relative
+positions, so the rows line up), the kept file marked with the reason it won
+(and the step of the keep rule that decided, when the report says), each other
+file's similarity to the kept file, duration, resolution, bitrate, size and
+modification time (values that differ from the kept file's are highlighted),
+and whether the file would be removed or is only listed for review.
+
+The person reading it can overrule the plan: per group, pick the kept file
+(a radio button) and tick or untick removals, then "Download plan" saves a
+plan JSON (``deletion.Plan.to_dict``) that ``vdedup apply PLAN.json`` accepts.
+The page carries, as JSON, the plan and each member's scan-time facts, so its
+script writes the same group ``deletion.plan.overrule`` would.  The kept file
+can never be ticked, so a group never loses its last copy (``load_plan``
+refuses a plan that would).  Reading the videos is the only work; no file is
 changed.
+
+Size: frames are small JPEGs (``DEFAULT_FRAMES_PER_VIDEO`` frames
+``DEFAULT_THUMB_HEIGHT`` pixels high at ``JPEG_QUALITY``), and the aligned
+strip under a removal shows at most ``MAX_ALIGNED_PAIRS`` pairs; offscreen
+groups are not laid out until scrolled to (``content-visibility``).
 """
 from __future__ import annotations
 
 import base64
 import datetime as _dt
 import html
+import json
 import os
 from pathlib import Path
 from typing import Optional, Union
 
+import numpy as np
+
 from .io_utils import atomic_write_text, format_bitrate, format_bytes, format_duration, format_timestamp
 from .thumbnails import aligned_frames, jpeg_bytes, video_thumbnails
 
-#: Frames shown per file.
-DEFAULT_FRAMES_PER_VIDEO = 5
+#: Frames shown per file (beginning, middle, end of three equal slots).
+DEFAULT_FRAMES_PER_VIDEO = 3
 #: Height of each thumbnail in CSS pixels (its width follows the video's shape).
-DEFAULT_THUMB_HEIGHT = 104
-#: JPEG quality of the thumbnails: small pages, no visible blocking at this size.
-JPEG_QUALITY = 82
+DEFAULT_THUMB_HEIGHT = 64
+#: JPEG quality of the thumbnails (Huffman tables optimised): at 64 pixels the
+#: content and the differences between copies stay clear, and the sample set's
+#: page costs about 12 KB per file shown (68 KB at 5 frames, 104 pixels, quality
+#: 82 and 8 aligned pairs).
+JPEG_QUALITY = 60
+#: Most frame pairs shown in the aligned strip under a removed file (evenly
+#: spread, first and last included: both ends of the matched span).
+MAX_ALIGNED_PAIRS = 2
+#: Name of the plan file the page's "Download plan" button saves.
+PLAN_FILE_NAME = "vdedup-plan.json"
+#: ``deletion.plan.overrule``'s ``where`` for choices made on this page.
+WHERE = "on the review page"
 #: Groups with at most this many files get a full pairwise similarity table.
 MAX_PAIR_TABLE = 8
 
@@ -80,7 +107,6 @@ figure img { display:block; max-width:100%; height:auto; border-radius:4px;
              border:1px solid var(--line); background:#000; }
 figcaption { font-size:11px; color:var(--muted); text-align:center; }
 .aligned { padding:2px 10px 10px 15px; border-left:5px solid var(--remove); }
-.aligned figure img + img { margin-top:2px; }
 .noframes { color:var(--remove); font-size:13px; padding:8px; border:1px dashed var(--line);
             border-radius:6px; align-self:center; }
 details.pairs { margin:8px 0 2px; font-size:12.5px; }
@@ -93,19 +119,40 @@ table.pairs th { font-weight:normal; color:var(--muted); max-width:180px; overfl
 .bad { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:10px 16px; }
 .bad td { padding:2px 14px 2px 0; vertical-align:top; }
 .bad td.path { white-space:nowrap; word-break:normal; }
+.member.stay { border-left-color:#8c959f; } .stay .badge { background:#8c959f; }
+.stay .why { color:var(--muted); }
+section.group { content-visibility:auto; contain-intrinsic-size:auto 420px; }
+section.group.edited { outline:2px solid #0969da; }
+.choose { display:none; gap:14px; font-size:13px; margin:0 0 4px; }
+body.js .choose { display:flex; }
+.choose label { cursor:pointer; } .choose input:disabled + span { color:var(--muted); }
+.choice { color:#0969da; font-size:13px; margin:0 0 6px; }
+.choice:empty { display:none; }
+.step { display:inline-block; font-size:11px; color:var(--keep); border:1px solid var(--keep);
+        border-radius:4px; padding:0 5px; margin-left:4px; }
+#planbar { position:sticky; top:0; z-index:5; background:#ddf4ff; border:1px solid #54aeff;
+           border-radius:8px; padding:8px 14px; margin:0 0 18px; display:flex; flex-wrap:wrap;
+           gap:8px 16px; align-items:center; }
+#planbar[hidden] { display:none; }
+#planbar button { font:inherit; padding:4px 12px; border-radius:6px; border:1px solid #1f6feb;
+                  background:#1f6feb; color:#fff; cursor:pointer; }
+#planbar button#plan-reset { background:#fff; color:#1f6feb; }
+#planbar code { font-size:12.5px; }
 """
 
 
 #: Height of the frames in the aligned strip under each removed member, pixels.
-ALIGNED_HEIGHT = 56
+ALIGNED_HEIGHT = 40
 
 #: The key to the badges and the highlight, under the summary.
 _LEGEND = ("<p class='legend'><span class='keep'><span class='badge'>KEEP</span></span>the best "
            "copy, with the reason it won &nbsp; <span class='remove'><span class='badge'>REMOVE"
            "</span></span>proposed for the trash &nbsp; <span class='review'><span class='badge'>"
            "REVIEW</span></span>in the group but not proven a copy of the kept file: never removed "
-           "automatically &nbsp; <span style='background:var(--diff);padding:0 4px'>highlighted"
-           "</span> = differs from the kept file. Nothing has been changed.</p>")
+           "automatically &nbsp; <span class='stay'><span class='badge'>LEAVE</span></span>left in "
+           "place by your choice &nbsp; <span style='background:var(--diff);padding:0 4px'>"
+           "highlighted</span> = differs from the kept file. Nothing has been changed. To overrule "
+           "the plan, pick another file to keep or untick removals, then download the plan.</p>")
 
 #: The rows of each file's facts table: ``(name, value from the video's report entry)``.
 _FACTS = (
@@ -126,6 +173,14 @@ def _img(jpeg: bytes, width: int, height: int, alt: str) -> str:
             f"alt='{html.escape(alt, quote=True)}'>")
 
 
+def _stacked(top: np.ndarray, bottom: np.ndarray, gap: int = 2) -> np.ndarray:
+    """Two RGB frames one above the other, ``gap`` white rows between, the narrower
+    padded with white on the right: one JPEG per aligned pair (half the headers)."""
+    width = max(top.shape[1], bottom.shape[1])
+    pad = lambda x: np.pad(x, ((0, 0), (0, width - x.shape[1]), (0, 0)), constant_values=255)
+    return np.concatenate([pad(top), np.full((gap, width, 3), 255, np.uint8), pad(bottom)], axis=0)
+
+
 def _aligned_strip_html(root: Path, keep: str, path: str, ver: dict, *, height: int,
                         cache: Optional[dict] = None) -> str:
     """Matched frames of the kept file (top) and the member (bottom) at their
@@ -133,7 +188,11 @@ def _aligned_strip_html(root: Path, keep: str, path: str, ver: dict, *, height: 
     from .verify import MAX_FRAMES, SECONDS_BETWEEN_FRAMES
 
     esc = html.escape
-    rows = aligned_frames(root, keep, path, ver.get("aligned", []), height=height, cache=cache,
+    aligned = list(ver.get("aligned", []))
+    if len(aligned) > MAX_ALIGNED_PAIRS:
+        step = (len(aligned) - 1) / max(1, MAX_ALIGNED_PAIRS - 1)
+        aligned = [aligned[round(i * step)] for i in range(MAX_ALIGNED_PAIRS)]
+    rows = aligned_frames(root, keep, path, aligned, height=height, cache=cache,
                           seconds_between_frames=SECONDS_BETWEEN_FRAMES, max_frames=MAX_FRAMES)
     head = (f"<div class='aligned' data-path='{esc(path, quote=True)}' data-pairs='{len(rows)}'>"
             f"<div class='why'>Frame evidence: {esc(ver.get('summary') or '')} &middot; "
@@ -145,10 +204,12 @@ def _aligned_strip_html(root: Path, keep: str, path: str, ver: dict, *, height: 
         return head + "<div class='noframes'>aligned frames could not be read</div></div></div>"
     out = [head]
     for ia, ta, ib, tb, ncc in rows:
-        imgs = "".join(_img(jpeg_bytes(img, quality=JPEG_QUALITY), img.shape[1], img.shape[0], "frame")
-                       for img in (ia, ib))
-        out.append(f"<figure>{imgs}<figcaption>keep {format_duration(ta)}<br>"
-                   f"this {format_duration(tb)} &middot; NCC {ncc:.2f}</figcaption></figure>")
+        pair = _stacked(ia, ib)
+        alt = f"the kept file at {format_duration(ta)} above this file at {format_duration(tb)}"
+        jpeg = jpeg_bytes(pair, quality=JPEG_QUALITY, optimize=True)
+        out.append(f"<figure>{_img(jpeg, pair.shape[1], pair.shape[0], alt)}<figcaption>keep "
+                   f"{format_duration(ta)}<br>this {format_duration(tb)} &middot; NCC {ncc:.2f}"
+                   "</figcaption></figure>")
     out.append("</div></div>")
     return "".join(out)
 
@@ -204,10 +265,11 @@ def _facts(v: dict, keep_v: Optional[dict]) -> str:
         f"<tr>{''.join(cells[i:i + 2])}</tr>" for i in range(0, len(cells), 2)) + "</table>"
 
 
-def _why(role: str, path: str, g) -> str:
+def _why(role: str, path: str, g, report_group: dict) -> str:
     """The sentence under a file's path: why it is kept, removed or only listed for review."""
     if role == "keep":
-        return f"Kept: {g.keep_reason}" if g.keep_reason else "Kept: best copy by the keep rule"
+        reason = g.keep_reason or report_group.get("keep_reason") or "best copy by the keep rule"
+        return f"Kept: {reason}"
     if role == "remove":
         reason = next(r.reason for r in g.remove if r.path == path)
         return f"Remove: the kept file wins by {reason}"
@@ -224,18 +286,39 @@ def _similarity(role: str, s: Optional[float]) -> str:
                "</i></span>" if s is not None else "?</b>") + "</div>")
 
 
+def _keep_step(g, report_group: dict) -> str:
+    """The step of the keep rule that chose the kept file, as a tag (nothing when unknown)."""
+    step = getattr(g, "keep_step", "") or report_group.get("keep_step") or ""
+    step = getattr(step, "value", step)
+    return f"<span class='step'>decided by: {html.escape(str(step))}</span>" if step else ""
+
+
+def _choose(role: str, path: str, number: int) -> str:
+    """The person's controls on a file: keep this one (radio), remove it (checkbox).
+    The page's script sets their state; without it they show the plan's roles."""
+    esc = html.escape
+    return (f"<div class='choose'><label><input type='radio' class='keep-choice' autocomplete='off' "
+            f"name='keep-{number}' value='{esc(path, quote=True)}'{' checked' if role == 'keep' else ''}>"
+            f"<span>keep this file</span></label><label><input type='checkbox' class='remove-choice' "
+            f"autocomplete='off'{' checked' if role == 'remove' else ''}"
+            f"{' disabled' if role == 'keep' else ''}><span>remove</span></label></div>")
+
+
 def _member(role: str, path: str, g, *, root: Path, video: dict, keep_video: dict,
-            similarity: Optional[float], frames_per_video: int, thumb_height: int) -> str:
-    """One file of a group: badge, path, why, similarity, facts, and its frames."""
+            similarity: Optional[float], frames_per_video: int, thumb_height: int,
+            report_group: dict) -> str:
+    """One file of a group: badge, path, choice controls, why, similarity, facts, and its frames."""
     esc = html.escape
     thumbs = video_thumbnails(root / path, root=root, count=frames_per_video, height=thumb_height)
-    shown = [(jpeg_bytes(img, quality=JPEG_QUALITY), img.shape[1], img.shape[0], t)
+    shown = [(jpeg_bytes(img, quality=JPEG_QUALITY, optimize=True), img.shape[1], img.shape[0], t)
              for img, t in zip(thumbs.images, thumbs.seconds)]
     shown = [s for s in shown if s[0]]  # a frame JPEG could not encode is left out
     parts = [f"<div class='member {role}' data-path='{esc(path, quote=True)}' "
              f"data-frames='{len(shown)}'><div class='info'>"
              f"<span class='badge'>{role.upper()}</span><span class='path'>{esc(path)}</span>"
-             f"<div class='why'>{esc(_why(role, path, g))}</div>{_similarity(role, similarity)}"
+             f"{_choose(role, path, g.number)}<div class='why'>{esc(_why(role, path, g, report_group))}"
+             f"{_keep_step(g, report_group) if role == 'keep' else ''}</div>"
+             f"{_similarity(role, similarity)}"
              f"{_facts(video, None if role == 'keep' else keep_video)}</div><div class='frames'>"]
     for jpg, w, h, t in shown:
         parts.append(f"<figure>{_img(jpg, w, h, f'{path} at {format_duration(t)}')}"
@@ -269,20 +352,22 @@ def _group(g, report: dict, *, root: Path, videos: dict, pair_sim: dict, frames_
     the pair table of a small group, and the plan's notes."""
     members = [("keep", g.keep)] + [("remove", r.path) for r in g.remove] + \
               [("review", p) for p in g.review]
-    report_members = report["groups"][g.number - 1].get("members", []) \
-        if g.number <= len(report["groups"]) else []
+    report_group = report["groups"][g.number - 1] if g.number <= len(report["groups"]) else {}
+    report_members = report_group.get("members", [])
     sims = {m["path"]: m.get("similarity_to_keep") for m in report_members}
     verifications = {m["path"]: m.get("verification") for m in report_members}
     freed = sum(r.size_bytes for r in g.remove)
     parts = [f"<section class='group' id='group-{g.number}' data-group='{g.number}'>"
              f"<h2>Group {g.number}<span class='meta'>{len(members)} files &middot; "
-             f"{len(g.remove)} to remove &middot; frees {format_bytes(freed)}</span></h2>"]
+             f"{len(g.remove)} to remove &middot; frees {format_bytes(freed)}</span></h2>"
+             "<div class='choice'></div>"]
     keep_video = videos.get(g.keep, {"path": g.keep})
     strip_cache: dict = {}
     for role, p in members:
         parts.append(_member(role, p, g, root=root, video=videos.get(p, {"path": p}),
                              keep_video=keep_video, similarity=sims.get(p),
-                             frames_per_video=frames_per_video, thumb_height=thumb_height))
+                             frames_per_video=frames_per_video, thumb_height=thumb_height,
+                             report_group=report_group))
         ver = verifications.get(p)
         if role == "remove" and ver and ver.get("aligned"):
             parts.append(_aligned_strip_html(root, g.keep, p, ver, height=ALIGNED_HEIGHT,
@@ -293,6 +378,53 @@ def _group(g, report: dict, *, root: Path, videos: dict, pair_sim: dict, frames_
         parts.append("<div class='notes'>" + "<br>".join(html.escape(n) for n in g.notes) + "</div>")
     parts.append("</section>")
     return "".join(parts)
+
+
+#: The page's script (``review_page.js``, inlined): the person's choices, the plan
+#: they make, and the download.  Its ``chosenGroup`` mirrors ``deletion.plan.overrule``.
+SCRIPT_FILE = Path(__file__).with_name("review_page.js")
+
+
+def _plan_bar(plan) -> str:
+    """The bar at the top: the person's plan so far, "Download plan" and "Reset"."""
+    return ("<div id='planbar' hidden><span>Your plan: <b id='plan-count'>"
+            f"{len(plan.files_to_remove)}</b> file(s) to remove (<b id='plan-bytes'>"
+            f"{format_bytes(plan.bytes_to_free)}</b>), <b id='plan-edited'>0</b> group(s) changed"
+            "</span><button type='button' id='plan-download'>Download plan</button>"
+            "<button type='button' id='plan-reset'>Reset</button><span>then <code>vdedup apply "
+            f"{PLAN_FILE_NAME} --dry-run</code>, and without <code>--dry-run</code> to move the files "
+            "to the trash (<code>vdedup undo</code> puts them back)</span></div>"
+            "<noscript><p class='legend'>Turn on JavaScript to choose the kept file and the removals "
+            "and download a plan; the page shows the plan as proposed.</p></noscript>")
+
+
+#: Report ``videos`` keys the page's script needs: the guards' scan-time facts and the evidence.
+_FILE_FACTS = ("status", "size_bytes", "mtime", "width", "height", "duration_seconds", "bitrate")
+
+
+def plan_page_data(report: dict, plan) -> dict:
+    """What the page's script needs, as JSON: the plan, each member's facts
+    (``_FILE_FACTS``), the similarities between members of a group
+    (``deletion.plan.member_similarities`` as ``[a, b, cosine]``), ``overrule``'s
+    words, and the plan file's name."""
+    from .deletion.plan import (BY_HAND_KEEP, BY_HAND_NOTE, BY_HAND_REMOVE, BY_HAND_SPARE,
+                                member_similarities)
+
+    videos = {v["path"]: v for v in report.get("videos", [])}
+    files = {p: {k: videos[p][k] for k in _FILE_FACTS if k in videos[p]}
+             for g in plan.groups for p in g.members() if p in videos}
+    sims = [[a, b, s] for (a, b), s in member_similarities(report, plan).items()]
+    return {"plan": plan.to_dict(), "files": files, "similarities": sims, "file_name": PLAN_FILE_NAME,
+            "words": {"where": WHERE, "keep": BY_HAND_KEEP, "remove": BY_HAND_REMOVE,
+                      "spare": BY_HAND_SPARE, "note": BY_HAND_NOTE}}
+
+
+def _script(report: dict, plan) -> str:
+    """The page data (JSON, ``<`` escaped so no text can end the element) and the script."""
+    data = json.dumps(plan_page_data(report, plan), separators=(",", ":"), allow_nan=False)
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (f"<script type='application/json' id='vdedup-data'>{data}</script>"
+            f"<script>{SCRIPT_FILE.read_text(encoding='utf-8')}</script>")
 
 
 def _not_compared(report: dict) -> str:
@@ -325,13 +457,13 @@ def render_html_report(report: dict, *, plan=None, frames_per_video: int = DEFAU
         pair_sim[(a, b)] = pair_sim[(b, a)] = s
     title = title or f"vdedup review: {root.name or root}"
     parts = [_header(title, root, report.get("settings", {})), _summary(report, plan), _LEGEND,
-             _toc(plan)]
+             _plan_bar(plan), _toc(plan)]
     parts += [_group(g, report, root=root, videos=videos, pair_sim=pair_sim,
                      frames_per_video=frames_per_video, thumb_height=thumb_height)
               for g in plan.groups]
     if not plan.groups:
         parts.append("<p>No duplicate groups were found.</p>")
-    parts += [_not_compared(report), "</body></html>"]
+    parts += [_not_compared(report), _script(report, plan), "</body></html>"]
     return "".join(parts)
 
 
@@ -344,7 +476,10 @@ def write_html_report(report: Union[dict, str, os.PathLike], path: Union[str, os
     report when not given.  ``frames_per_video`` frames are sampled per file
     with ``dataset.sample_frames`` and shown ``thumb_height`` pixels high.
     The page is self-contained: images are inlined as base64 JPEG ``data:``
-    URIs.  Written atomically; returns the path.
+    URIs, the script (``review_page.js``) and the data it needs
+    (``plan_page_data``) inline; its "Download plan" button saves the plan as
+    the person chose it (``PLAN_FILE_NAME``) for ``vdedup apply``.  Written
+    atomically; returns the path.
     """
     if not isinstance(report, dict):
         from .report import read_report

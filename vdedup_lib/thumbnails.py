@@ -156,10 +156,12 @@ def _nearest(side, t: float):
     return imgs[k], float(pts[k])
 
 
-def jpeg_bytes(img: np.ndarray, *, quality: int) -> bytes:
-    """JPEG bytes of an RGB uint8 image (``b""`` when encoding fails)."""
+def jpeg_bytes(img: np.ndarray, *, quality: int, optimize: bool = False) -> bytes:
+    """JPEG bytes of an RGB uint8 image (``b""`` when encoding fails).  ``optimize``
+    computes Huffman tables for the image: the same pixels in fewer bytes (about
+    15 % fewer for a small thumbnail, most of it in the header)."""
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, quality])
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] + ([cv2.IMWRITE_JPEG_OPTIMIZE, 1] if optimize else [])
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR), params)
     return buf.tobytes() if ok else b""

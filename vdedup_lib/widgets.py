@@ -104,18 +104,29 @@ class EpsilonExplorer(w.VBox):
 # Deletion review
 # --------------------------------------------------------------------------
 
-class DeletionReview(w.VBox):
-    """Review a deletion ``Plan`` and move the checked files to the trash.
+#: Colour of a file left in place by the person (a removal they unticked).
+STAY_COLOUR = "#8c959f"
+#: ``deletion.plan.overrule``'s ``where`` for choices made in the widget.
+WHERE = "in the review widget"
 
-    Per group: the thumbnails, and a "remove" checkbox on each file, ticked
-    for the plan's removals; the kept file has none.  Review members (chained
-    into the group) start unticked and can be ticked by hand when ``report``
-    is given (it holds the scan-time size and modification time that
-    ``apply_plan``'s guards need).
+
+class DeletionReview(w.VBox):
+    """Review a deletion ``Plan``, overrule it, and move the ticked files to the trash.
+
+    Per group: a "keep" picker (``keep_pickers[group number]``, a dropdown of
+    the group's files) and a card per file with its thumbnail and a "remove"
+    checkbox (``checkboxes[path]``), ticked for the plan's removals.  The kept
+    file's box is hidden and never counts, so a group never loses its last
+    copy.  Picking another kept file swaps it with the old one: the old kept
+    file is ticked for removal when the new one was.  A file can be ticked
+    only when its scan-time size and modification time are known (from
+    ``report``, or from the plan for its kept files and removals): review
+    members need ``report``.  ``selected_plan()`` is the plan as chosen
+    (``deletion.plan.overrule`` per group).
 
     "Move to trash" shows what will move and asks for confirmation; "Yes,
-    move ..." calls ``deletion.apply_plan`` on the ticked files (trash folder
-    and manifest under ``trash_dir``, default ``ROOT/.vdedup-trash``);
+    move ..." calls ``deletion.apply_plan`` on ``selected_plan()`` (trash
+    folder and manifest under ``trash_dir``, default ``ROOT/.vdedup-trash``);
     "Cancel" moves nothing.  "Undo" restores the last move with
     ``deletion.undo``.  ``results`` / ``undo_results`` keep what the library
     returned and ``log_lines`` the log shown under the buttons.
@@ -123,11 +134,17 @@ class DeletionReview(w.VBox):
 
     def __init__(self, plan, *, report: Optional[dict] = None, thumbs: Optional[dict] = None,
                  trash_dir=None, thumb_height: int = 80):
+        from .deletion.plan import member_similarities
+
         self.plan = plan
         self.trash_dir = trash_dir
-        self.videos = {v["path"]: v for v in (report or {}).get("videos", [])}
+        self.report_groups = (report or {}).get("groups", [])
+        # scan-time facts: the plan's own (kept files, removals), then the report's
+        self.videos = {v["path"]: v for v in plan.to_report()["videos"]}
+        self.videos.update({v["path"]: v for v in (report or {}).get("videos", [])})
+        self.similarities = member_similarities(report or plan.to_report(), plan)
         self.sims = {}
-        for g in (report or {}).get("groups", []):
+        for g in self.report_groups:
             for m in g.get("members", []):
                 self.sims[m["path"]] = m.get("similarity_to_keep")
         for g in plan.groups:
@@ -137,19 +154,28 @@ class DeletionReview(w.VBox):
             thumbs = plan_thumbnails(plan, height=thumb_height)
         # One Layout/style object shared by all cards of a kind: a saved
         # notebook stores every widget model, so this keeps it small.
+        colours = {**ROLE_COLOURS, "stay": STAY_COLOUR}
+        self._colours = colours
         self._shared = {
             "image": w.Layout(height=f"{thumb_height}px", width="auto", object_fit="contain"),
             "label": w.Layout(width="190px"),
             "checkbox": w.Layout(width="auto"),
+            "hidden": w.Layout(display="none"),
+            "picker": w.Layout(width="420px"),
             "html_style": HTMLStyle(),
             "checkbox_style": CheckboxStyle(),
             **{f"card_{role}": w.Layout(border=f"3px solid {colour}", padding="3px", margin="3px",
                                          width="200px")
-               for role, colour in ROLE_COLOURS.items()},
+               for role, colour in colours.items()},
         }
         self.roles: dict = {}
+        self._locked = False
+        self.keep_pickers: dict = {}
         self.checkboxes: dict = {}
         self.status_labels: dict = {}
+        self._cards: dict = {}
+        self._labels: dict = {}
+        self._titles: dict = {}
         self.moved: dict = {}
         self.results: list = []
         self.undo_results: list = []
@@ -157,7 +183,8 @@ class DeletionReview(w.VBox):
         self._log_entries: list = []
         rows = [w.HTML(f"<b>{len(plan.files_to_remove)} file(s) proposed for removal in "
                        f"{len(plan.groups)} group(s)</b> under <code>{html.escape(plan.root)}</code>. "
-                       "Untick a file to keep it; tick a review file to remove it too.")]
+                       "Pick another file to keep, untick a file to leave it in place, tick a "
+                       "review file to remove it too.")]
         for g in plan.groups:
             rows.append(self._group_box(g, thumbs, thumb_height))
         self.move_button = w.Button(description="Move to trash", button_style="warning",
@@ -179,73 +206,102 @@ class DeletionReview(w.VBox):
         rows += [w.HBox([self.move_button, self.undo_button]), self.confirm_box,
                  w.HTML("<b>Log</b> (newest first)"), self.log_view]
         super().__init__(rows)
+        for g in plan.groups:
+            self._refresh(g)
         self._write_log(f"Ready: {len(self.selected())} file(s) ticked for removal.")
 
     # -- layout ----------------------------------------------------------------
     def _group_box(self, g, thumbs: dict, height: int) -> w.VBox:
-        reason = html.escape(g.keep_reason or "nothing to remove")
-        title = w.HTML(f"<b>Group {g.number}</b>: keep <code>{html.escape(g.keep)}</code> "
-                       f"&mdash; {reason}")
-        cards = [self._card(g.keep, "keep", thumbs, height)]
-        cards += [self._card(r.path, "remove", thumbs, height) for r in g.remove]
-        cards += [self._card(p, "review", thumbs, height) for p in g.review]
-        return w.VBox([title, w.HBox(cards, layout=w.Layout(flex_flow="row wrap"))],
+        self._titles[g.number] = w.HTML()
+        keepable = [p for p in g.members() if p == g.keep or self._can_remove(p)]
+        picker = w.Dropdown(options=[(p, p) for p in keepable], value=g.keep, description="keep",
+                            layout=self._shared["picker"])
+        picker.observe(lambda change, g=g: self._on_keep(g, change["old"], change["new"]), names="value")
+        self.keep_pickers[g.number] = picker
+        cards = [self._card(g, p, thumbs, height) for p in g.members()]
+        return w.VBox([self._titles[g.number], picker, w.HBox(cards, layout=w.Layout(flex_flow="row wrap"))],
                       layout=w.Layout(margin="6px 0"))
 
-    def _card(self, path: str, role: str, thumbs: dict, height: int) -> w.VBox:
-        self.roles[path] = role
+    def _card(self, g, path: str, thumbs: dict, height: int) -> w.VBox:
         sh = self._shared
         img = w.Image(value=_jpeg(thumbs.get(path), height), format="jpeg", layout=sh["image"])
-        name = Path(path).name
-        sim = self.sims.get(path)
-        extra = f" ({sim:.2f})" if (sim is not None and role != "keep") else ""
-        label = w.HTML(f"<span style='color:{ROLE_COLOURS[role]}'><b>{role.upper()}</b>"
-                       f"{extra}</span><br><span title='{html.escape(path)}'>"
-                       f"{html.escape(name if len(name) <= 26 else name[:12] + '...' + name[-11:])}</span>",
-                       layout=sh["label"], style=sh["html_style"])
-        parts = [img, label]
-        if role != "keep":
-            can = role == "remove" or self._info(path) is not None
-            cb = w.Checkbox(value=role == "remove", description="remove", indent=False,
-                            disabled=not can, layout=sh["checkbox"], style=sh["checkbox_style"])
-            self.checkboxes[path] = cb
-            self.status_labels[path] = w.HTML("", layout=sh["checkbox"], style=sh["html_style"])
-            parts += [cb, self.status_labels[path]]
-        return w.VBox(parts, layout=sh[f"card_{role}"])
+        self._labels[path] = w.HTML(layout=sh["label"], style=sh["html_style"])
+        cb = w.Checkbox(value=any(r.path == path for r in g.remove), description="remove",
+                        indent=False, layout=sh["checkbox"], style=sh["checkbox_style"])
+        cb.observe(lambda change, g=g: self._on_tick(g), names="value")
+        self.checkboxes[path] = cb
+        self.status_labels[path] = w.HTML("", layout=sh["checkbox"], style=sh["html_style"])
+        self._cards[path] = w.VBox([img, self._labels[path], cb, self.status_labels[path]])
+        return self._cards[path]
+
+    def _refresh(self, g) -> None:
+        """Roles, colours, title and box states of group ``g`` from the person's choices."""
+        keep = self.keep_pickers[g.number].value
+        sh = self._shared
+        for p in g.members():
+            role = ("keep" if p == keep else "remove" if self.checkboxes[p].value or p in self.moved
+                    else "review" if p in g.review else "stay")
+            self.roles[p] = role
+            name = Path(p).name
+            sim = self.sims.get(p) if keep == g.keep else self.similarities.get((keep, p))
+            extra = f" ({sim:.2f})" if (sim is not None and role != "keep") else ""
+            self._labels[p].value = (
+                f"<span style='color:{self._colours[role]}'><b>{'LEAVE' if role == 'stay' else role.upper()}"
+                f"</b>{extra}</span><br><span title='{html.escape(p)}'>"
+                f"{html.escape(name if len(name) <= 26 else name[:12] + '...' + name[-11:])}</span>")
+            self._cards[p].layout = sh[f"card_{role}"]
+            self.checkboxes[p].layout = sh["hidden" if p == keep else "checkbox"]
+        self._titles[g.number].value = self._title(g, keep)
+        self._lock(self._locked)
+
+    def _title(self, g, keep: str) -> str:
+        from .deletion.plan import BY_HAND_KEEP
+
+        if keep != g.keep:
+            reason = BY_HAND_KEEP.format(where=WHERE, rule_keep=g.keep)
+        else:
+            rg = self.report_groups[g.number - 1] if g.number <= len(self.report_groups) else {}
+            reason = g.keep_reason or rg.get("keep_reason") or "nothing to remove"
+            step = getattr(g, "keep_step", "") or rg.get("keep_step") or ""
+            reason += f" (decided by: {getattr(step, 'value', step)})" if step else ""
+        return (f"<b>Group {g.number}</b>: keep <code>{html.escape(keep)}</code> "
+                f"&mdash; {html.escape(reason)}")
 
     # -- state -------------------------------------------------------------------
-    def _info(self, path: str) -> Optional[dict]:
-        v = self.videos.get(path)
-        if v is None or v.get("size_bytes") is None or v.get("mtime") is None:
-            return None
-        return v
+    def _can_remove(self, path: str) -> bool:
+        """True when the plan can name ``path`` safely (scan-time size and modification time known)."""
+        from .deletion.plan import scan_facts
+
+        return scan_facts(self.videos, path) is not None
+
+    def _on_keep(self, g, old: str, new: str) -> None:
+        """Another kept file: it is never removed; the old one takes its tick."""
+        if self.checkboxes[new].value:
+            self.checkboxes[new].value = False
+            if self._can_remove(old) and old not in self.moved:
+                self.checkboxes[old].value = True
+        self._refresh(g)
+        self._write_log(f"Group {g.number}: keep {new} instead of {old}.")
+
+    def _on_tick(self, g) -> None:
+        self._refresh(g)
 
     def selected(self) -> list:
-        """Relative paths ticked for removal and not already in the trash."""
-        return [p for p, cb in self.checkboxes.items() if cb.value and p not in self.moved]
+        """Relative paths ticked for removal, not kept and not already in the trash."""
+        kept = {picker.value for picker in self.keep_pickers.values()}
+        return [p for p, cb in self.checkboxes.items()
+                if cb.value and p not in self.moved and p not in kept and self._can_remove(p)]
 
     def selected_plan(self):
-        """A ``deletion.Plan`` whose removals are exactly the ticked files."""
-        from .deletion import Plan, PlannedGroup, Removal
+        """A ``deletion.Plan`` whose kept files are the picked ones and whose removals
+        are exactly the ticked files (``deletion.plan.overrule`` per group)."""
+        from .deletion import Plan, overrule
 
         ticked = set(self.selected())
-        groups = []
-        for g in self.plan.groups:
-            planned = {r.path: r for r in g.remove}
-            remove, review = [], []
-            for p in [r.path for r in g.remove] + list(g.review):
-                if p not in ticked:
-                    review.append(p)
-                elif p in planned:
-                    remove.append(planned[p])
-                else:
-                    v = self._info(p)
-                    remove.append(Removal(path=p, size_bytes=int(v["size_bytes"]), mtime=float(v["mtime"]),
-                                          similarity_to_keep=self.sims.get(p),
-                                          reason="ticked by hand in the review widget"))
-            groups.append(PlannedGroup(number=g.number, keep=g.keep, keep_reason=g.keep_reason,
-                                       keep_size_bytes=g.keep_size_bytes, keep_mtime=g.keep_mtime,
-                                       remove=remove, review=review, notes=list(g.notes)))
+        groups = [overrule(g, keep=self.keep_pickers[g.number].value,
+                           remove=[p for p in g.members() if p in ticked], videos=self.videos,
+                           similarities=self.similarities, where=WHERE)
+                  for g in self.plan.groups]
         return Plan(root=self.plan.root, groups=groups, notes=list(self.plan.notes))
 
     def _write_log(self, text: str) -> None:
@@ -259,9 +315,18 @@ class DeletionReview(w.VBox):
                                + html.escape("\n".join(reversed(self._log_entries))) + "</pre>")
 
     def _lock(self, locked: bool) -> None:
-        for p, cb in self.checkboxes.items():
-            can = p not in self.moved and (self.roles[p] == "remove" or self._info(p) is not None)
-            cb.disabled = locked or not can
+        """Disable every choice while a move waits for confirmation; a moved file,
+        and the kept file of a group with moved files, stay fixed until undone."""
+        self._locked = locked
+        for g in self.plan.groups:
+            picker = self.keep_pickers.get(g.number)
+            if picker is None:
+                continue
+            fixed = any(p in self.moved for p in g.members())
+            picker.disabled = locked or fixed
+            for p in g.members():
+                self.checkboxes[p].disabled = (locked or p in self.moved or p == picker.value
+                                               or not self._can_remove(p))
         self.move_button.disabled = locked
 
     # -- buttons -----------------------------------------------------------------
@@ -270,7 +335,7 @@ class DeletionReview(w.VBox):
         if not sel:
             self._write_log("Nothing is ticked: nothing to move.")
             return
-        size = sum(int((self._info(p) or {}).get("size_bytes") or 0) for p in sel)
+        size = sum(int(self.videos[p]["size_bytes"]) for p in sel)
         where = self.trash_dir or str(Path(self.plan.root) / ".vdedup-trash")
         self.confirm_text.value = (f"<b>Move {len(sel)} file(s)</b> ({size / 1e6:.1f} MB) to "
                                    f"<code>{html.escape(str(where))}</code>? Undo can put them back.&nbsp;")

@@ -5,7 +5,8 @@ Three separate steps, each explicit:
 1. ``find_duplicates_to_remove(report)`` returns a ``Plan``: for each group
    the file kept with the reason it won (resolution, duration, bitrate, size,
    modification time) and the files to remove.  It changes nothing
-   (``deletion.plan``).
+   (``deletion.plan``).  ``overrule(group, keep=..., remove=...)`` makes a
+   group as a person chose it (the review page and widget).
 2. ``apply_plan(plan)`` acts on it: every removal goes to
    ``ROOT/<io_utils.TRASH_DIR_NAME>/<timestamp>/<relative path>`` (or is
    deleted for good with ``mode="permanent", confirm_permanent=True``).  A
@@ -36,13 +37,13 @@ from .manifest import MANIFEST_NAME, MANIFEST_VERSION, EntryState, read_manifest
 from .outcome import (DELETED, ERROR, IN_PLACE, MOVED, NOT_RESTORABLE, RESTORED, SKIPPED,
                       WOULD_DELETE, WOULD_MOVE, WOULD_RESTORE, FileOutcome, Status)
 from .plan import (PLAN_VERSION, Plan, PlannedGroup, Removal, find_duplicates_to_remove,
-                   load_plan, load_plan_and_report, why_kept)
+                   load_plan, load_plan_and_report, overrule, why_kept)
 from .undo import UndoResult, undo
 
 __all__ = [
     # plan
     "Plan", "PlannedGroup", "Removal", "find_duplicates_to_remove", "load_plan",
-    "load_plan_and_report", "why_kept", "PLAN_VERSION",
+    "load_plan_and_report", "overrule", "why_kept", "PLAN_VERSION",
     # apply and undo
     "apply_plan", "ApplyResult", "undo", "UndoResult", "FileOutcome", "Status", "MODES",
     "MOVED", "DELETED", "WOULD_MOVE", "WOULD_DELETE", "SKIPPED", "ERROR", "RESTORED",

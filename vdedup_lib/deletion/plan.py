@@ -6,9 +6,9 @@ nothing; ``load_plan(path)`` reads a plan file or plans from a report file.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterable, Optional, Union
 
 from ..clustering import keep_reason
 from ..io_utils import atomic_write_json, format_bitrate, format_bytes, get_logger, read_json
@@ -21,6 +21,12 @@ PLAN_VERSION = 1
 CHAINED_REVIEW_REASON = "joined the group through other members; not within epsilon of the kept file"
 #: The keep criteria recorded side by side in ``Removal.evidence``.
 EVIDENCE_KEYS = ("resolution", "duration_seconds", "bitrate", "size_bytes", "mtime")
+#: ``overrule``'s words for a person's choices; ``{where}`` is e.g. "on the review page".
+#: The HTML review page writes the same words from its script (``html_report``).
+BY_HAND_KEEP = "chosen by hand {where} instead of {rule_keep}"
+BY_HAND_REMOVE = "removal chosen by hand {where}"
+BY_HAND_SPARE = "left in place by hand {where}"
+BY_HAND_NOTE = "overruled by hand {where}"
 
 
 @dataclass
@@ -110,7 +116,45 @@ class Plan:
             g = dict(g)
             g["remove"] = [Removal(**r) for r in g.get("remove", [])]
             groups.append(PlannedGroup(**g))
-        return cls(root=d["root"], groups=groups, notes=list(d.get("notes", [])))
+        plan = cls(root=d["root"], groups=groups, notes=list(d.get("notes", [])))
+        problems = plan.problems()
+        if problems:
+            raise ValueError("the plan is refused (nothing was changed): " + "; ".join(problems))
+        return plan
+
+    def problems(self) -> list:
+        """What makes this plan unsafe to apply, one line each (empty when none).
+
+        A group with removals names its kept file; a kept file is never listed
+        for removal (in any group), so no group can lose its last copy; each
+        file is removed at most once and is not both removed and listed for
+        review; every removal carries its scan-time size and modification time
+        (``apply_plan`` refuses a file that changed since).  ``from_dict``
+        (so ``load_plan``) refuses a plan file with any of these; ``apply_plan``
+        checks the same again, file by file, on a ``Plan`` made in code.
+        """
+        out = []
+        kept = {g.keep: g.number for g in self.groups if g.keep}
+        removed: dict = {}
+        for g in self.groups:
+            where = f"group {g.number}"
+            if g.remove and not g.keep:
+                out.append(f"{where} removes files but names no kept file")
+            for r in g.remove:
+                if r.path == g.keep:
+                    out.append(f"{where}: {r.path} is its kept file and also listed for removal; "
+                               "a group never loses its kept file")
+                elif r.path in kept:
+                    out.append(f"{where}: {r.path} is the kept file of group {kept[r.path]}")
+                if r.path in removed:
+                    out.append(f"{where}: {r.path} is already removed in group {removed[r.path]}")
+                removed.setdefault(r.path, g.number)
+                if r.path in g.review:
+                    out.append(f"{where}: {r.path} is listed both for removal and for review")
+                if not _is_count(r.size_bytes) or not _is_number(r.mtime):
+                    out.append(f"{where}: {r.path} has no scan-time size and modification time "
+                               f"(size_bytes={r.size_bytes!r}, mtime={r.mtime!r})")
+        return out
 
     def to_report(self) -> dict:
         """A report dict rebuilt from the plan alone, shaped like ``report.build_report``'s.
@@ -169,6 +213,14 @@ class Plan:
         return "\n".join(lines)
 
 
+def _is_count(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x and abs(x) != float("inf")
+
+
 def _facts(evidence: dict, side: int) -> dict:
     """One side (0: kept file, 1: the removal) of ``Removal.evidence`` as report ``videos`` keys."""
     def get(key):
@@ -208,6 +260,93 @@ def why_kept(keep: dict, other: dict) -> str:
     if kb and ob:
         text += f"; bitrate {format_bitrate(kb)} vs {format_bitrate(ob)}"
     return text
+
+
+def overrule(g: PlannedGroup, *, keep: str, remove: Iterable[str], videos: dict,
+             similarities: Optional[dict] = None, where: str = "in code") -> PlannedGroup:
+    """Group ``g`` as a person chose it: ``keep`` is kept and exactly ``remove`` is removed.
+
+    ``keep`` and every path of ``remove`` are members of ``g``
+    (``PlannedGroup.members``), and ``keep`` is not in ``remove``: a group never
+    loses its kept file.  Members neither kept nor removed are listed for review
+    (left in place).  ``videos`` (``{path: report videos entry}``) gives each
+    file's scan-time size and modification time, which a newly chosen kept file
+    and every new removal must have (``apply_plan`` refuses a file that changed
+    since), and the facts of ``Removal.evidence``.  ``similarities``
+    (``{(a, b): cosine}``) fills ``similarity_to_keep`` of new removals.  A
+    removal the rule proposed against the same kept file stays as it was.
+    ``where`` (e.g. "on the review page") goes into the reasons
+    (``BY_HAND_*``).  The HTML review page's script makes the same group from
+    the same choice.  Raises ``ValueError`` naming the file and the problem.
+    """
+    members = g.members()
+    remove = list(dict.fromkeys(remove))
+    if keep not in members:
+        raise ValueError(f"group {g.number}: {keep!r} is not one of its files")
+    if keep in remove:
+        raise ValueError(f"group {g.number}: {keep} is the kept file; a group never loses its kept file")
+    stray = [p for p in remove if p not in members]
+    if stray:
+        raise ValueError(f"group {g.number}: {stray[0]!r} is not one of its files")
+    if keep == g.keep and set(remove) == {r.path for r in g.remove}:
+        return replace(g)
+    words = {"where": where, "rule_keep": g.keep}
+    sims = similarities or {}
+    kept_facts = scan_facts(videos, keep)
+    if keep != g.keep and kept_facts is None:
+        raise ValueError(f"group {g.number}: {keep} has no scan-time size and modification time "
+                         "in the report; it cannot be the kept file")
+    proposed = {r.path: r for r in g.remove} if keep == g.keep else {}
+    removals = []
+    for p in members:
+        if p == keep or p not in remove:
+            continue
+        if p in proposed:
+            removals.append(proposed[p])
+            continue
+        facts = scan_facts(videos, p)
+        if facts is None:
+            raise ValueError(f"group {g.number}: {p} has no scan-time size and modification time "
+                             "in the report (or was not read); it cannot be removed safely")
+        sim = sims.get((keep, p), sims.get((p, keep)))
+        removals.append(Removal(path=p, size_bytes=int(facts["size_bytes"]), mtime=float(facts["mtime"]),
+                                similarity_to_keep=sim, reason=BY_HAND_REMOVE.format(**words),
+                                evidence=evidence(kept_facts or videos.get(keep) or {}, facts)))
+    review = [p for p in members if p != keep and p not in remove]
+    out = replace(g, keep=keep, remove=removals, review=review, notes=list(g.notes) + [
+        BY_HAND_NOTE.format(**words)],
+        review_reasons={p: g.review_reasons.get(p, BY_HAND_SPARE.format(**words)) for p in review})
+    if keep != g.keep:
+        out.keep_reason = BY_HAND_KEEP.format(**words)
+        out.keep_size_bytes, out.keep_mtime = int(kept_facts["size_bytes"]), float(kept_facts["mtime"])
+    return out
+
+
+def scan_facts(videos: dict, path: str) -> Optional[dict]:
+    """``videos[path]`` (a report ``videos`` entry) when the file was read and has its
+    scan-time size and modification time: what a plan needs to name it safely; else None."""
+    v = videos.get(path)
+    if not v or v.get("status", "ok") != "ok" or not _is_count(v.get("size_bytes")) \
+            or not _is_number(v.get("mtime")):
+        return None
+    return v
+
+
+def member_similarities(report: dict, plan: Plan) -> dict:
+    """``{(a, b): cosine}`` (both orders) between members of one group of ``plan``:
+    the report's ``similarity_to_keep`` of each member and its ``pairs`` (above the
+    report's floor).  ``overrule`` reads it for a newly chosen kept file."""
+    group_of = {p: g.number for g in plan.groups for p in g.members()}
+    out: dict = {}
+    for n, rg in enumerate(report.get("groups", []), 1):
+        for m in rg.get("members", []):
+            if m.get("similarity_to_keep") is not None and group_of.get(m["path"]) == n \
+                    and group_of.get(rg.get("keep")) == n:
+                out[(rg["keep"], m["path"])] = out[(m["path"], rg["keep"])] = m["similarity_to_keep"]
+    for a, b, s in report.get("pairs", []):
+        if a in group_of and group_of[a] == group_of.get(b):
+            out[(a, b)] = out[(b, a)] = s
+    return out
 
 
 class _Planner:
