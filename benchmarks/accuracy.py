@@ -1,6 +1,6 @@
 """Accuracy of vdedup against two baselines on synthetic copies of the sample sources.
 
-    python benchmarks/accuracy.py [--quick] [--keep DIR]
+    python benchmarks/accuracy.py [--quick] [--keep DIR] [--cases]
 
 Builds, in a temporary folder (or ``--keep DIR``), a test set from
 ``data/sample_videos/originals``: the 7 sources plus the 3 look-alike
@@ -38,6 +38,12 @@ removals and wrong deletions (a removal whose kept file is another video).
 The baselines have no removal step: the keep rule (``clustering.choose_keep``)
 is applied to their groups and every other member counts as a removal.
 Nothing is tuned here; the numbers are reported as measured.
+
+``--cases`` adds the hard cases of ``benchmarks/cases.py`` (sparse dots and
+slides, two takes of one scene, bridge compilations, odd speeds) to the same
+set and scan, and prints a section for them: recall per case, wrong deletions,
+F1 with and without review members, takes removed, bridges.  ``--keep DIR``
+on a folder that already holds a built set (``truth.csv``) reuses it.
 """
 from __future__ import annotations
 
@@ -53,6 +59,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # cases.py
 
 from vdedup_lib.clustering import choose_keep, find_duplicates  # noqa: E402
 from vdedup_lib.config import DEFAULT_EPSILON, Config  # noqa: E402
@@ -172,7 +179,7 @@ def run_vdedup(work: Path, truth: dict):
                   f"picks {choose_epsilon(sweep):.2f}; F1 by epsilon: "
                   + " ".join(f"{r['epsilon']:.2f}:{r['f1']:.3f}/{r['wrong_deletions']}" for r in sweep))
     return {"groups": groups, "scores": s, "ap": ap, "removals": removals, "seconds": seconds,
-            "infos": infos, "paths": emb.paths, "sweep_note": sweep_note,
+            "infos": infos, "paths": emb.paths, "sweep_note": sweep_note, "report": report,
             "note": "vdedup wrong deletions (kept <- removed): "
                     + ("; ".join(f"{k} <- {r}" for k, r in wrong) or "none")}
 
@@ -254,31 +261,80 @@ def run_phash(work: Path, truth: dict, paths: list, infos: dict):
 
 # --------------------------------------------------------------------------
 
+def read_built_set(work: Path):
+    """(copies, sources, transforms) of a set built earlier in ``work`` (its ``truth.csv``)."""
+    import csv
+
+    from vdedup_lib.evaluation import SyntheticCopy
+
+    with open(work / "truth.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    copies = [SyntheticCopy(work / r["path"], Path(r["source"]), r["transform"]) for r in rows]
+    sources = list(dict.fromkeys(c.source for c in copies))
+    transforms = list(dict.fromkeys(c.transform for c in copies if c.transform != "original"))
+    return copies, sources, transforms
+
+
+#: Bridge compilations of ``--cases`` (source A then source B), the first pairs
+#: whose sources are both in the set.
+BRIDGES = [("rocket", "city"), ("bikes", "bunny"), ("astronaut", "shapes")]
+
+
+def add_cases(work: Path, copies, truth: dict) -> list:
+    """The rows of ``benchmarks/cases.py`` (built in ``work`` unless there
+    already); adds them to ``truth``.  Bridges and odd speeds use the
+    originals of the set's sources that are not look-alike distractors."""
+    from cases import CASES_CSV, make_cases, read_cases
+
+    if (work / CASES_CSV).is_file():
+        rows = read_cases(work)
+    else:
+        t0 = time.perf_counter()
+        orig = {truth[c.path.relative_to(work).as_posix()]: c.path for c in copies
+                if c.transform == "original" and c.source.name in SOURCES[:7]}
+        bridges = [((a, orig[a]), (b, orig[b])) for a, b in BRIDGES if a in orig and b in orig][:2]
+        rows = make_cases(work, bridges=bridges, speed_sources=sorted(orig.items()))
+        print(f"cases: {len(rows)} videos built in {time.perf_counter() - t0:.0f} s", flush=True)
+    truth.update({r.path: r.group for r in rows})
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help=f"{len(QUICK_SOURCES)} sources x {len(QUICK_TRANSFORMS)} transforms only")
     ap.add_argument("--keep", type=Path, default=None,
-                    help="build the test set in this folder and keep it (default: a temp folder)")
+                    help="build the test set in this folder and keep it (default: a temp folder); "
+                         "a folder that already holds one (truth.csv) is reused")
+    ap.add_argument("--cases", action="store_true",
+                    help="add the hard cases of benchmarks/cases.py and print their section")
     args = ap.parse_args(argv)
 
     sources = [ORIGINALS / s for s in (QUICK_SOURCES if args.quick else SOURCES)]
     transforms = QUICK_TRANSFORMS if args.quick else list(TRANSFORMS)
     tmp = None
+    reuse = False
     if args.keep:
         work = args.keep
-        if work.exists() and any(work.iterdir()):
+        reuse = (work / "truth.csv").is_file()
+        if not reuse and work.exists() and any(work.iterdir()):
             sys.exit(f"--keep folder {str(work)!r} is not empty")
     else:
         tmp = tempfile.mkdtemp(prefix="vdedup-accuracy-")
         work = Path(tmp)
     try:
         t0 = time.perf_counter()
-        copies = make_transformed_copies(sources, work, transforms=transforms)
+        if reuse:
+            copies, sources, transforms = read_built_set(work)
+        else:
+            copies = make_transformed_copies(sources, work, transforms=transforms)
         t_build = time.perf_counter() - t0
         truth = read_truth(work / "truth.csv")
         kinds = {c.path.relative_to(work).as_posix(): c.transform for c in copies}
-        print(f"test set: {len(sources)} sources ({len(sources) - 7 if not args.quick else 2} "
+        cases = add_cases(work, copies, truth) if args.cases else None
+        if not args.cases and (work / "cases.csv").is_file():
+            sys.exit(f"{str(work)!r} holds the cases (cases.csv): pass --cases")
+        print(f"test set: {len(sources)} sources ({sum(s.name not in SOURCES[:7] for s in sources)} "
               f"look-alike distractors) x {len(transforms)} transforms + originals = "
               f"{len(copies)} videos, {len(set(truth.values()))} truth groups "
               f"(built in {t_build:.0f} s under {work})", flush=True)
@@ -325,6 +381,11 @@ def main(argv=None) -> int:
             if "note" in res[m]:
                 print(res[m]["note"])
         print(res["vdedup"]["sweep_note"])
+        if cases is not None:
+            from cases import case_section
+
+            print("\n".join(case_section(res["vdedup"]["report"], truth, cases,
+                                          {m: res[m]["groups"] for m in names if m != "vdedup"})))
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
