@@ -172,10 +172,14 @@ def run_vdedup(work: Path, truth: dict):
     wrong = [(g["keep"], r) for g in report["groups"] for r in g["remove"]
              if truth.get(g["keep"]) != truth.get(r)]
     infos = {v["relpath"]: v for v in emb.videos}
-    best = max(r["f1"] for r in sweep if r["wrong_deletions"] == 0) if sweep else 0.0
-    run = [r["epsilon"] for r in sweep if r["f1"] >= best - 1e-9 and r["wrong_deletions"] == 0]
-    sweep_note = (f"vdedup epsilon sweep (0.06-0.50): best F1 {best:.3f} with no wrong deletion at "
-                  f"epsilon {', '.join(f'{e:.2f}' for e in run)}; rule (evaluation.choose_epsilon) "
+    best = max((r["f1"] for r in sweep if r["wrong_deletions"] == 0), default=None)
+    run = [r["epsilon"] for r in sweep
+           if best is not None and r["f1"] >= best - 1e-9 and r["wrong_deletions"] == 0]
+    sweep_note = ("vdedup epsilon sweep (0.06-0.50): "
+                  + (f"best F1 {best:.3f} with no wrong deletion at epsilon "
+                     f"{', '.join(f'{e:.2f}' for e in run)}" if run else
+                     "a wrong deletion at every epsilon")
+                  + f"; rule (evaluation.choose_epsilon) "
                   f"picks {choose_epsilon(sweep):.2f}; F1 by epsilon: "
                   + " ".join(f"{r['epsilon']:.2f}:{r['f1']:.3f}/{r['wrong_deletions']}" for r in sweep))
     return {"groups": groups, "scores": s, "ap": ap, "removals": removals, "seconds": seconds,
