@@ -414,7 +414,12 @@ def case_section(report: dict, truth: dict, cases: Sequence[CaseVideo],
               f"  proposed removals {len(removals)}, review members "
               f"{sum(len(g['review']) for g in report['groups'])}, groups {len(report['groups'])}"]
     wrong = [(k, r) for k, r in removals if k not in truth or r not in truth or truth[k] != truth[r]]
-    lines.append(f"wrong deletions: {len(wrong)}" + ("" if wrong else " (none)"))
+    by_case: dict = {}
+    for k, r in wrong:  # the case of the removed file, else of the kept one
+        c = case_of.get(r, case_of.get(k, "main")).split("/")[0]
+        by_case[c] = by_case.get(c, 0) + 1
+    lines.append(f"wrong deletions: {len(wrong)}" + (" (" + ", ".join(
+        f"{c} {n}" for c, n in sorted(by_case.items(), key=lambda x: -x[1])) + ")" if wrong else " (none)"))
     label = lambda p: f"{p} [{case_of.get(p, 'main')}]"  # noqa: E731
     lines += [f"  {label(k)} <- {label(r)}" for k, r in wrong]
     rel = {r.group: set(filter(None, r.related.split(";"))) for r in cases}
