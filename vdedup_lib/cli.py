@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import Config
+from .config import PREFER_CHOICES, Config
 from .pipeline import group_and_report, scan  # noqa: F401 (the CLI runs the library's pipeline)
 
 COMMANDS = ("scan", "evaluate", "sweep", "apply", "undo", "group", "calibrate")
@@ -61,6 +61,11 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the embedding cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--keep-in", type=Path, action="append", default=[], metavar="DIR", dest="keep_in",
+                   help="reference folder (repeatable): its files are always kept, never removed")
+    p.add_argument("--prefer", default=d.prefer, choices=PREFER_CHOICES,
+                   help="which file of a group to keep: quality (the ranked keep rule, default), "
+                        "or oldest / newest (modification time), largest, shortest-path")
 
 
 def _add_action_options(p: argparse.ArgumentParser, *, default_acts: bool) -> None:
@@ -190,7 +195,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   flip_invariant=args.flip_invariance, device=args.device,
                   num_workers=args.num_workers, min_samples=args.min_samples,
                   precision=args.precision, keyframe_sampling=not args.exact_sampling,
-                  use_cache=not args.no_cache, cache_dir=args.cache_dir, grouping=args.grouping)
+                  use_cache=not args.no_cache, cache_dir=args.cache_dir, grouping=args.grouping,
+                  prefer=args.prefer, keep_in=tuple(args.keep_in))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,6 +34,18 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
 #:   (one wrong deletion from 0.28 up) -> 0.25.
 DEFAULT_EPSILON: float = 0.25
 
+#: The keep policies ``Config.prefer`` / ``--prefer`` accepts: the quality
+#: rule (``vdedup_lib.keep``) or one simple key.
+PREFER_CHOICES: tuple[str, ...] = ("quality", "oldest", "newest", "largest", "shortest-path")
+
+
+def check_prefer(prefer: str) -> str:
+    """``prefer`` if it is one of ``PREFER_CHOICES``, else ``ValueError`` naming it."""
+    if prefer not in PREFER_CHOICES:
+        raise ValueError(f"prefer (--prefer) must be one of {', '.join(PREFER_CHOICES)}, got {prefer!r}")
+    return prefer
+
+
 # Sampling defaults, shared by ``Config``, ``dataset.VideosDataset`` and
 # ``sampling.sample_frames`` so they cannot drift apart.  The reasons are given at
 # the ``Config`` fields.
@@ -176,6 +188,17 @@ class Config:
     #: = ``clustering.choose_method(N)``: dense while the matrices fit 1 GiB.
     grouping: str = "auto"
 
+    # --- keep rule ------------------------------------------------------------
+    #: Which file of a group is kept: ``"quality"`` = the ranked rule of
+    #: ``vdedup_lib.keep`` (content, fidelity, provenance); or a simple policy
+    #: (``PREFER_CHOICES``): ``"oldest"`` / ``"newest"`` modification time,
+    #: ``"largest"`` file, ``"shortest-path"``; its ties go to the quality rule.
+    prefer: str = "quality"
+    #: Reference folders (``--keep-in``, dupeGuru's reference folders): files
+    #: under them are always kept and never removed.  Each must be a folder
+    #: inside ``videos_dir``; a relative path is taken from the current folder.
+    keep_in: tuple = ()
+
     def __post_init__(self) -> None:
         if self.videos_dir is not None:
             self.videos_dir = Path(self.videos_dir)
@@ -186,6 +209,9 @@ class Config:
         self.extensions = tuple(
             (e if e.startswith(".") else "." + e).lower() for e in self.extensions
         )
+        if isinstance(self.keep_in, (str, Path)):
+            self.keep_in = (self.keep_in,)
+        self.keep_in = tuple(Path(d) for d in self.keep_in)
         self.validate()
 
     def validate(self) -> None:
@@ -216,6 +242,21 @@ class Config:
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}")
         if self.num_workers is not None and self.num_workers < 0:
             raise ValueError(f"num_workers must be None or >= 0, got {self.num_workers!r}")
+        check_prefer(self.prefer)
+        for d in self.keep_in:
+            if not d.is_dir():
+                raise ValueError(f"keep_in (--keep-in) is not a folder: {str(d)!r}")
+            if self.videos_dir is not None and self.keep_in_relative(d) is None:
+                raise ValueError(f"keep_in (--keep-in) folder {str(d)!r} is not inside videos_dir "
+                                 f"{str(self.videos_dir)!r}")
+
+    def keep_in_relative(self, folder) -> Optional[str]:
+        """``folder`` relative to ``videos_dir`` (POSIX form, "" for the root), or None when outside."""
+        try:
+            rel = Path(folder).resolve().relative_to(Path(self.videos_dir).resolve())
+        except ValueError:
+            return None
+        return "" if rel == Path(".") else rel.as_posix()
 
     def replace(self, **changes) -> "Config":
         """A copy with some fields changed (validated)."""
@@ -228,5 +269,5 @@ class Config:
             if isinstance(v, Path):
                 d[k] = str(v)
             elif isinstance(v, tuple):
-                d[k] = list(v)
+                d[k] = [str(x) if isinstance(x, Path) else x for x in v]
         return d

@@ -5,8 +5,9 @@ Shape (paths relative to ``root``; extra keys are additions)::
     {"root": "/abs/dir", "settings": {...},
      "videos": [{"path", "status", "reason", "duration_seconds", "width", "height",
                  "size_bytes", "frames_sampled", ...}],
-     "groups": [{"keep", "keep_reason", "remove", "review",
+     "groups": [{"keep", "keep_reason", "keep_step", "remove", "review",
                  "members": [{"path", "similarity_to_keep", "distance_to_keep",
+                              "keep_reason", "keep_step",
                               "verification": {verify.PairEvidence.to_dict()}}]}],
      "pairs": [[path_a, path_b, similarity], ...],
      "skipped": [{"path", "reason"}]}
@@ -16,9 +17,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .clustering import PAIR_SIMILARITY_FLOOR, DuplicateGroups, choose_keep, keep_key, keep_reason
+from .clustering import PAIR_SIMILARITY_FLOOR, DuplicateGroups
 from .config import Config
 from .io_utils import atomic_write_bytes, atomic_write_text, fsync_dir, read_json  # noqa: F401 (re-exported)
+from .keep import GroupJudge, choose_keep, symlink_targets
 from .verify import MIN_COVERAGE, TrackCache
 
 REPORT_VERSION = 1
@@ -32,7 +34,11 @@ _VIDEO_KEYS = ("status", "reason", "duration_seconds", "fps", "width", "height",
 def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> dict:
     """Report dict for embeddings ``emb`` (``VideoEmbeddings``) grouped as ``dups``.
 
-    In each group the file to keep is chosen by ``clustering.keep_key``.  A
+    In each group the file to keep is chosen by the keep rule
+    (``keep.choose_keep``: content, fidelity on the aligned frames,
+    provenance; or ``config.prefer``; files under ``config.keep_in`` always
+    kept); the group's ``keep_reason``/``keep_step`` say which step decided
+    against its closest competitor, each member's why the kept file beat it.  A
     member is proposed for removal only when it is itself within ``epsilon`` of
     the kept file (in the distance DBSCAN used: ``dups.pair_distance``, the
     fused distance of ``verify.verified_distances`` when grouping was
@@ -56,7 +62,12 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
         tracks = None
     elif tracks is None:
         tracks = TrackCache(emb.root)
-    groups = [_group(g, dups, paths, infos, tracks) for g in dups.groups]
+    by_path = dict(zip(paths, infos))
+    judge_args = {"root": emb.root, "tracks": tracks, "prefer": config.prefer,
+                  "reference": _reference_folders(config, emb.root),
+                  "symlink_targets": symlink_targets(emb.root, [p for p, _ in emb.skipped])}
+    groups = [_group(g, dups, paths, infos, tracks, GroupJudge(by_path, **judge_args))
+              for g in dups.groups]
     videos = []
     for v in emb.videos:
         d = {"path": v["relpath"]}
@@ -73,20 +84,28 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
             "cache": getattr(emb, "cache_stats", None)}
 
 
-def _group(g, dups: DuplicateGroups, paths: list, infos: list, tracks) -> dict:
-    """One report group: the kept file, and each other member proposed for removal or review."""
-    k = g[choose_keep([infos[i] for i in g])]
+def _group(g, dups: DuplicateGroups, paths: list, infos: list, tracks, judge: GroupJudge) -> dict:
+    """One report group: the kept file (``keep.choose_keep`` with ``judge``), and each
+    other member proposed for removal or review."""
+    decision = choose_keep([paths[i] for i in g], judge.infos, judge=judge)
+    k = g[decision.index]
     others = sorted((i for i in g if i != k),
                     key=lambda i: (dups.pair_distance(k, i), -dups.pair_similarity(k, i)))
     remove, review, members = [], [], []
     for i in others:
         m = _member(k, i, dups, paths, infos, tracks)
+        verdict = decision.against[paths[i]]
+        m["keep_reason"], m["keep_step"] = verdict.reason, verdict.step.value
+        if paths[i] in decision.reference:
+            m["review_reason"] = "in a reference folder (--keep-in): never removed"
+        elif paths[i] in judge.symlink_targets:
+            m["review_reason"] = "symlinks in the folder point to it: removing it would break them"
         members.append(m)
         (review if "review_reason" in m else remove).append(paths[i])
-    runner_up = min(others, key=lambda i: keep_key(infos[i])) if others else None
     return {"keep": paths[k],
-            # why it beat the next-best file, i.e. the rule that decided
-            "keep_reason": keep_reason(infos[k], infos[runner_up]) if others else "",
+            # the step that decided against the closest competitor
+            "keep_reason": decision.reason if others else "",
+            "keep_step": decision.step.value,
             "remove": remove, "review": review, "members": members}
 
 
@@ -96,8 +115,7 @@ def _member(k: int, i: int, dups: DuplicateGroups, paths: list, infos: list, tra
     s = dups.pair_similarity(k, i)
     dist = dups.pair_distance(k, i)
     m = {"path": paths[i], "similarity_to_keep": round(s, 6),
-         "distance_to_keep": round(min(dist, 2.0), 6),
-         "keep_reason": keep_reason(infos[k], infos[i])}
+         "distance_to_keep": round(min(dist, 2.0), 6)}
     ev = None
     if tracks is not None:
         ev = tracks.verify(paths[k], paths[i], infos[k].get("duration_seconds"),
@@ -115,6 +133,19 @@ def _member(k: int, i: int, dups: DuplicateGroups, paths: list, infos: list, tra
         m["review_reason"] = (f"only {ev.b_coverage:.0%} of it is found in the kept file "
                               f"({ev.summary}): it holds more than the kept file")
     return m
+
+
+def _reference_folders(config: Config, root) -> list:
+    """``config.keep_in`` as paths relative to ``root`` ("" = the root itself)."""
+    out = []
+    for d in config.keep_in:
+        try:
+            rel = Path(d).resolve().relative_to(Path(root).resolve())
+        except ValueError as e:
+            raise ValueError(f"keep_in (--keep-in) folder {str(d)!r} is not inside the scanned "
+                             f"folder {str(root)!r}") from e
+        out.append("" if rel == Path(".") else rel.as_posix())
+    return out
 
 
 def _skipped(emb) -> list:
@@ -158,10 +189,14 @@ def format_summary(report: dict) -> str:
                  f"(nothing was changed).")
     for gi, g in enumerate(groups, 1):
         lines.append("")
-        lines.append(f"Group {gi}: keep {g['keep']}" + (f"  [{g['keep_reason']}]" if g.get("keep_reason") else ""))
+        lines.append(f"Group {gi}: keep {g['keep']}")
+        if g.get("keep_reason"):
+            step = f" [{g['keep_step']}]" if g.get("keep_step") else ""
+            lines.append(f"    {g['keep_reason']}{step}")
         for m in g["members"]:
             tag = "remove" if m["path"] in g["remove"] else "review"
-            lines.append(f"    {tag:6s} {m['path']}  (similarity {m['similarity_to_keep']:.3f})")
+            why = f"; {m['keep_reason']}" if m.get("keep_reason") and m["keep_reason"] != g.get("keep_reason") else ""
+            lines.append(f"    {tag:6s} {m['path']}  (similarity {m['similarity_to_keep']:.3f}{why})")
     bad = [v for v in vids if v["status"] != "ok"]
     if bad:
         lines.append("")

@@ -41,8 +41,9 @@ class Removal:
     mtime: float
     #: Cosine similarity to the kept file (``None`` if the report lacks it).
     similarity_to_keep: Optional[float] = None
-    #: Why the kept file won over this one: the deciding rule of
-    #: ``clustering.keep_key``, plus the bitrates when known.
+    #: Why the kept file won over this one: the report's ``keep_reason`` for
+    #: the member (the step of ``vdedup_lib.keep`` that decided); for older
+    #: reports ``why_kept`` (``clustering.keep_key``, plus the bitrates).
     reason: str = ""
     #: The keep criteria side by side, ``{criterion: [kept value, this value]}``
     #: for resolution, duration_seconds, bitrate, size_bytes and mtime.
@@ -358,6 +359,8 @@ class _Planner:
         self.min_similarity = min_similarity
         #: ``{path: group number}`` of every removal planned so far.
         self.planned: dict = {}
+        #: ``{path: keep reason}`` of the group being planned.
+        self.reasons: dict = {}
 
     def group(self, number: int, g: dict) -> PlannedGroup:
         keep = g.get("keep")
@@ -375,10 +378,12 @@ class _Planner:
             pg.review = review + list(g.get("remove", []))
             return pg
         sims = {m["path"]: m.get("similarity_to_keep") for m in g.get("members", [])}
+        # the keep rule's reason against each member (reports since the quality keep rule)
+        self.reasons = {m["path"]: m.get("keep_reason") for m in g.get("members", []) if m.get("keep_step")}
         for path in g.get("remove", []):
             self._member(pg, kinfo, path, sims.get(path), review)
         pg.review = review
-        if pg.remove:
+        if pg.remove and not g.get("keep_step"):
             pg.keep_reason = pg.remove[0].reason
         return pg
 
@@ -398,7 +403,8 @@ class _Planner:
         self.planned[path] = pg.number
         pg.remove.append(Removal(path=path, size_bytes=int(info["size_bytes"]),
                                  mtime=float(info["mtime"]), similarity_to_keep=sim,
-                                 reason=why_kept(kinfo, info), evidence=evidence(kinfo, info)))
+                                 reason=self.reasons.get(path) or why_kept(kinfo, info),
+                                 evidence=evidence(kinfo, info)))
 
     def _refusal(self, pg: PlannedGroup, path: str, review: list) -> Optional[str]:
         """Why the report's removal ``path`` is dropped outright (a malformed report), or None."""

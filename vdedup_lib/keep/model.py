@@ -35,6 +35,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..config import PREFER_CHOICES  # noqa: F401 (re-exported: one place for the choices)
+
 
 
 class KeepStep(str, enum.Enum):
@@ -59,7 +61,6 @@ class KeepStep(str, enum.Enum):
     ONLY = "only member"
 
 
-PREFER_CHOICES = ("quality", "oldest", "newest", "largest", "shortest-path")
 
 # --------------------------------------------------------------------------
 # Constants, each with how it was chosen

@@ -72,7 +72,7 @@ def symlink_targets(root, links: Iterable) -> set:
     out = set()
     for link in links:
         p = Path(link)
-        if not p.is_absolute():
+        if not p.is_absolute() and not os.path.lexists(p):
             p = root / p
         if not os.path.islink(p):
             continue

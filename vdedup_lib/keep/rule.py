@@ -9,7 +9,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import frames as fr
-from .model import (PREFER_CHOICES, SPEED_TOLERANCE, KeepDecision, KeepStep, Verdict, _pixels)
+from ..config import check_prefer
+from .model import (SPEED_TOLERANCE, KeepDecision, KeepStep, Verdict, _pixels)
 from .steps import STEPS
 
 
@@ -33,8 +34,7 @@ class GroupJudge:
 
     def __init__(self, infos: dict, *, root=None, tracks=None, prefer: str = "quality",
                  reference: Sequence[str] = (), symlink_targets=()):
-        if prefer not in PREFER_CHOICES:
-            raise ValueError(f"prefer must be one of {', '.join(PREFER_CHOICES)}, got {prefer!r}")
+        check_prefer(prefer)
         self.infos = infos
         self.root = Path(root) if root is not None else (Path(tracks.root) if tracks is not None else None)
         self.tracks = tracks
