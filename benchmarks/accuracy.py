@@ -35,6 +35,16 @@ Metrics: pairwise precision/recall/F1 (``evaluation.score_groups``), AP of the
 pair ranking over all pairs (sklearn ``average_precision_score``), recall per
 transform (a copy counts when it is in one group with its source), proposed
 removals and wrong deletions (a removal whose kept file is another video).
+
+"Kept the original" (vdedup's keep rule, ``vdedup_lib.keep``): overall, the
+share of found groups (groups holding a source's original) whose kept file is
+the original, a byte-identical copy of it, or a longer file holding all of it
+(the verifier finds >= 90 % of the original in it); per transform, the share of
+copies, in a group with their original, that the original beats when the two
+are compared (``keep.GroupJudge.compare``, in their group).  The originals are
+copied with their modification time (``shutil.copy2``) and the copies are made
+after them, as copies are; a second figure runs the same comparisons with all
+modification times made equal, i.e. without the ``oldest`` step.
 The baselines have no removal step: the keep rule (``clustering.choose_keep``)
 is applied to their groups and every other member counts as a removal.
 Nothing is tuned here; the numbers are reported as measured.
@@ -54,6 +64,7 @@ import tempfile
 import time
 from itertools import combinations
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -147,7 +158,58 @@ def best_threshold(paths, truth, sim, values, group_at):
 # Methods
 # --------------------------------------------------------------------------
 
-def run_vdedup(work: Path, truth: dict):
+#: A kept file "holds all of the original" when the verifier finds at least this
+#: share of the original's frames in it.
+HOLDS_ORIGINAL = 0.9
+
+
+def kept_the_original(report: dict, kinds: dict, truth: dict, judge_for) -> dict:
+    """Keep-rule scores of a vdedup report (see the module doc).
+
+    ``kinds``: ``{path: transform}`` ("original" for the sources); ``truth``:
+    ``{path: source group}``.
+    ``judge_for(members)``: a ``keep.GroupJudge`` for a group's members.
+    Returns ``{"groups": (correct, found), "per_transform": {t: (won, met)},
+    "steps": {step: count}, "misses": [text]}``.
+    """
+    import filecmp
+
+    root = Path(report["root"])
+    found = correct = 0
+    won, met, steps, misses = {}, {}, {}, []
+    for g in report["groups"]:
+        members = [g["keep"]] + [m["path"] for m in g["members"]]
+        origs = [p for p in members if kinds.get(p) == "original"]
+        if not origs:
+            continue
+        found += 1
+        keep = g["keep"]
+        ok = keep in origs
+        if not ok:
+            ev = {m["path"]: m.get("verification") or {} for m in g["members"]}
+            ok = any(filecmp.cmp(root / keep, root / o, shallow=False) for o in origs) or any(
+                ev.get(o, {}).get("verified") and ev[o].get("b_coverage", 0) >= HOLDS_ORIGINAL
+                for o in origs)
+        correct += ok
+        if not ok:
+            misses.append(f"{origs[0]}: kept {keep} ({g.get('keep_step')}: {g.get('keep_reason')})")
+        judge = judge_for(members)
+        for o in origs:
+            for p in members:
+                if p in origs or kinds.get(p) is None or truth.get(p) != truth.get(o):
+                    continue  # an original, or a copy of another source
+                t = kinds[p]
+                v = judge.compare(o, p)
+                met[t] = met.get(t, 0) + 1
+                won[t] = won.get(t, 0) + (v.winner == 0)
+                steps[v.step.value] = steps.get(v.step.value, 0) + 1
+                if v.winner != 0:
+                    misses.append(f"{o} vs {p}: {v.step.value}: {v.reason}")
+    return {"groups": (correct, found), "per_transform": {t: (won[t], met[t]) for t in met},
+            "steps": steps, "misses": misses}
+
+
+def run_vdedup(work: Path, truth: dict, kinds: Optional[dict] = None):
     from vdedup_lib.encoder import encode_videos
     from vdedup_lib.report import build_report
     from vdedup_lib.verify import TrackCache, find_verified_duplicates
@@ -160,6 +222,17 @@ def run_vdedup(work: Path, truth: dict):
                                     tracks=tracks)
     report = build_report(emb, dups, config, tracks=tracks)
     seconds = time.perf_counter() - t0
+    keep_scores = {}
+    if kinds:
+        from vdedup_lib.keep import GroupJudge, symlink_targets
+
+        infos_by_path = {v["relpath"]: v for v in emb.videos}
+        links = symlink_targets(emb.root, [p for p, _ in emb.skipped])
+        same_time = {p: dict(v, mtime=0.0) for p, v in infos_by_path.items()}
+        keep_scores["as made"] = kept_the_original(
+            report, kinds, truth, lambda m: GroupJudge(infos_by_path, tracks=tracks, symlink_targets=links, members=m))
+        keep_scores["equal mtimes"] = kept_the_original(
+            report, kinds, truth, lambda m: GroupJudge(same_time, tracks=tracks, symlink_targets=links, members=m))
     groups = [[g["keep"]] + [m["path"] for m in g["members"]] for g in report["groups"]]
     s = evaluate_report(report, truth)
     row = {p: i for i, p in enumerate(emb.paths)}
@@ -184,6 +257,7 @@ def run_vdedup(work: Path, truth: dict):
                   + " ".join(f"{r['epsilon']:.2f}:{r['f1']:.3f}/{r['wrong_deletions']}" for r in sweep))
     return {"groups": groups, "scores": s, "ap": ap, "removals": removals, "seconds": seconds,
             "infos": infos, "paths": emb.paths, "sweep_note": sweep_note, "report": report,
+            "keep": keep_scores,
             "note": "vdedup wrong deletions (kept <- removed): "
                     + ("; ".join(f"{k} <- {r}" for k, r in wrong) or "none")}
 
@@ -261,6 +335,29 @@ def run_phash(work: Path, truth: dict, paths: list, infos: dict):
                            np.round(np.arange(0.05, 1.0001, 0.05), 2),
                            f"pHash best-F1 threshold on this set (oracle, h={PHASH_H})",
                            f"(rule: {PHASH_THRESHOLD})")
+
+
+def print_kept_the_original(scores: dict, transforms) -> None:
+    """The keep rule's table: overall and per transform, as made and with equal mtimes."""
+    if not scores:
+        return
+    names = list(scores)
+
+    def pct(ok_n):
+        ok, n = ok_n
+        return f"{ok / n:.0%} ({ok}/{n})" if n else "-"
+
+    print()
+    print("| kept the original | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    print("| overall (found groups) | " + " | ".join(pct(scores[k]["groups"]) for k in names) + " |")
+    for t in transforms:
+        print(f"| {t} | " + " | ".join(pct(scores[k]["per_transform"].get(t, (0, 0))) for k in names) + " |")
+    for k in names:
+        steps = ", ".join(f"{s} {n}" for s, n in sorted(scores[k]["steps"].items(), key=lambda x: -x[1]))
+        print(f"keep ({k}): deciding steps, original vs its copies: {steps}")
+        for m in scores[k]["misses"]:
+            print(f"  keep miss ({k}): {m}")
 
 
 # --------------------------------------------------------------------------
@@ -344,7 +441,7 @@ def main(argv=None) -> int:
               f"(built in {t_build:.0f} s under {work})", flush=True)
 
         res = {}
-        res["vdedup"] = run_vdedup(work, truth)
+        res["vdedup"] = run_vdedup(work, truth, kinds)
         print(f"vdedup done ({res['vdedup']['seconds']:.0f} s)", flush=True)
         infos, paths = res["vdedup"]["infos"], res["vdedup"]["paths"]
         if set(paths) != set(truth):
@@ -385,6 +482,7 @@ def main(argv=None) -> int:
             if "note" in res[m]:
                 print(res[m]["note"])
         print(res["vdedup"]["sweep_note"])
+        print_kept_the_original(res["vdedup"]["keep"], transforms)
         if cases is not None:
             from cases import case_section
 

@@ -33,7 +33,7 @@ class GroupJudge:
     """
 
     def __init__(self, infos: dict, *, root=None, tracks=None, prefer: str = "quality",
-                 reference: Sequence[str] = (), symlink_targets=()):
+                 reference: Sequence[str] = (), symlink_targets=(), members: Sequence[str] = ()):
         check_prefer(prefer)
         self.infos = infos
         self.root = Path(root) if root is not None else (Path(tracks.root) if tracks is not None else None)
@@ -45,7 +45,9 @@ class GroupJudge:
         self._stats: dict = {}
         self._frames: dict = {}
         self._consensus: Optional[dict] = None
-        self.members: list = []
+        #: The group's members, strongest first by metadata (``strength_order``);
+        #: the consensus steps compare each with the first.
+        self.members: list = strength_order(members, infos)
 
     # -- evidence ---------------------------------------------------------
     def evidence(self, a: str, b: str):
@@ -124,6 +126,11 @@ class GroupJudge:
                        "kept: first by path (no step of the keep rule told the two apart)")
 
 
+def strength_order(paths: Sequence[str], infos: dict) -> list:
+    """``paths`` by picture size, then duration (largest first), then path."""
+    return sorted(paths, key=lambda p: (-_pixels(infos[p]), -(infos[p].get("duration_seconds") or 0), p))
+
+
 def _majority(values: list):
     if not values:
         return None
@@ -152,8 +159,10 @@ def choose_keep(paths: Sequence[str], infos: dict, *, root=None, tracks=None, pr
     ref = [p for p in paths if _under(p, judge.reference)]
     candidates = ref or paths
     # strongest first by the cheap metadata, so the knock-out meets few upsets
-    order = sorted(candidates, key=lambda p: (-_pixels(infos[p]), -(infos[p].get("duration_seconds") or 0), p))
-    judge.members = sorted(paths, key=lambda p: (-_pixels(infos[p]), -(infos[p].get("duration_seconds") or 0), p))
+    order = strength_order(candidates, infos)
+    if set(judge.members) != set(paths):
+        judge.members = strength_order(paths, infos)
+        judge._consensus = None
     best = order[0]
     for p in order[1:]:
         if judge.compare(best, p).winner == 1:
