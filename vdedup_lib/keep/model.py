@@ -18,7 +18,9 @@ the member that wins its comparisons (``choose_keep``).
    ``FRAME_RATE`` more frames per second; ``OVERLAY`` no logo or caption
    (a persistent local difference owned by the other file); ``SHARPNESS``
    sharper and not noisier, or much less noisy and not blurrier, on the
-   aligned frames; ``BITS`` more bits per pixel weighed by codec efficiency,
+   aligned frames (less noise counts only for a file at least as sharp);
+   ``CLIPPING`` fewer pixels clipped to black or white where
+   the other still has their values (a colour or contrast push); ``BITS`` more bits per pixel weighed by codec efficiency,
    used only when no aligned frames could be measured (a re-encode cannot
    add detail: where the frames measure the same, extra bits are only a less
    efficient encode).
@@ -53,6 +55,7 @@ class KeepStep(str, enum.Enum):
     FRAME_RATE = "fidelity: frame rate"
     OVERLAY = "fidelity: overlay"
     SHARPNESS = "fidelity: sharpness and noise"
+    CLIPPING = "fidelity: clipping"
     BITS = "fidelity: bits per pixel"
     SYMLINK = "provenance: symlink target"
     OLDEST = "provenance: oldest"
@@ -95,19 +98,31 @@ SPEED_TOLERANCE = 1.06
 #: smallest real drop in the sample set (a phone copy missing 1 frame in 9:
 #: 25 / 22.2 = 1.125).
 FRAME_RATE_RATIO = 1.1
+#: CLIPPING decides when one file has pixels clipped (a channel at 0 or 255)
+#: where the other is clear of the limit (``frames.clipped_where_other_is_not``)
+#: on at least CLIPPED_MORE of the picture, and CLIPPED_RATIO times as many as
+#: the other way round.  Measured: the benchmark's colour-shifted copies
+#: (hue +40, saturation x1.5, contrast 1.15) 0.2-45 % of the picture (six of ten
+#: over 1 %); the sample set's copies of an unchanged picture at most 0.4 % (a
+#: VP8 copy of the MPEG-2 city clip).  Blurring moves clipped areas' edges
+#: off the limit too, which is why SHARPNESS decides first.
+CLIPPED_RATIO = 2.0
+CLIPPED_MORE = 0.01
 #: SHARPNESS: one file is sharper when its median edge strength on the aligned
-#: frames is at least this many times the other's and it is sharper on most
-#: frames.  Measured on the sample set: an original against its second-
-#: generation copies of equal quality (re-encodes, mirrored, letterboxed,
-#: grey copies) 0.96-1.04; a blurred copy (sigma 2) is under 0.7.
+#: frames is at least SHARPER_RATIO times the other's, on most frames.
+#: Measured (original / copy, median of 4 frames): copies of an unchanged
+#: picture 0.94-1.07 on the benchmark (VP9 and x264 CRF 32 re-encodes,
+#: colour-shifted, sped-up, letterboxed ...) and 0.975-1.04 on the sample set
+#: (a softer Theora copy 1.105); blurred copies (sigma 2 + noise) 1.09-1.63.
 SHARPER_RATIO = 1.1
-#: Noise decides only when large: one file's Immerkaer noise is at least
-#: NOISIER_RATIO times the other's and NOISIER_LEVELS grey levels more.  The
-#: sample set's equal-quality copies differ by up to 1.5 grey levels (an
-#: MPEG-2 source against a smoother VP8 copy), a noise filter of strength 20
-#: adds about 8.
+#: Noise (Immerkaer's estimate, grey levels) decides only with a gap of
+#: NOISIER_LEVELS and a ratio of NOISIER_RATIO, and only for a file at least as
+#: sharp as the other (a less noisy but blurrier file is a denoised copy).
+#: Measured: an original and its copies of an unchanged picture differ by up
+#: to 1.5 (the MPEG-2 city clip against a smoother VP8 copy: 3.3 vs 1.8); a
+#: noise filter (strength 20, after x264) adds 0.03-3.2.
 NOISIER_RATIO = 1.5
-NOISIER_LEVELS = 3.0
+NOISIER_LEVELS = 2.0
 #: Coding efficiency relative to H.264 (bits H.264 needs / bits this codec
 #: needs for the same quality).  From Ohm et al., "Comparison of the coding
 #: efficiency of video coding standards - including HEVC", IEEE TCSVT 22(12),

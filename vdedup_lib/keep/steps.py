@@ -174,8 +174,23 @@ def overlay(j, a, b) -> Optional[Verdict]:
     return Verdict(0 if st.overlay_in == "b" else 1, KeepStep.OVERLAY, why)
 
 
+def clipping(j, a, b) -> Optional[Verdict]:
+    """Fewer pixels clipped to black or white (their values are lost)."""
+    st = j.stats(a, b)
+    if st is None or not st.frames:
+        return None
+    ca, cb = st.median("clipped")
+    if cb >= R.CLIPPED_RATIO * ca and cb - ca >= R.CLIPPED_MORE:
+        return Verdict(0, KeepStep.CLIPPING, f"kept: fewer clipped pixels ({ca:.0%} vs {cb:.0%} of the "
+                       f"picture at black or white: the other lost their values)")
+    if ca >= R.CLIPPED_RATIO * cb and ca - cb >= R.CLIPPED_MORE:
+        return Verdict(1, KeepStep.CLIPPING, f"kept: fewer clipped pixels ({cb:.0%} vs {ca:.0%} of the "
+                       f"picture at black or white: the other lost their values)")
+    return None
+
+
 def sharpness(j, a, b) -> Optional[Verdict]:
-    """Sharper and not noisier, or much less noisy and not blurrier, on the aligned frames."""
+    """Sharper and not noisier, or much less noisy and at least as sharp, on the aligned frames."""
     st = j.stats(a, b)
     if st is None or not st.frames:
         return None
@@ -187,8 +202,8 @@ def sharpness(j, a, b) -> Optional[Verdict]:
     b_sharper = med <= 1 / R.SHARPER_RATIO and (ratio < 1).sum() * 2 > len(ratio)
     a_noisier = na >= R.NOISIER_RATIO * nb and na - nb >= R.NOISIER_LEVELS
     b_noisier = nb >= R.NOISIER_RATIO * na and nb - na >= R.NOISIER_LEVELS
-    a_better = (a_sharper or b_noisier) and not (b_sharper or a_noisier)
-    b_better = (b_sharper or a_noisier) and not (a_sharper or b_noisier)
+    a_better = (a_sharper and not a_noisier) or (b_noisier and med >= 1.0 and not b_sharper)
+    b_better = (b_sharper and not b_noisier) or (a_noisier and med <= 1.0 and not a_sharper)
     if not (a_better or b_better):
         return None
     n = st.frames
@@ -254,4 +269,4 @@ def name(j, a, b) -> Optional[Verdict]:
 
 #: The steps in rank order.
 STEPS = (policy, span, field_of_view, picture, colour, orientation, speed, frame_rate, overlay,
-         sharpness, bits, symlink, oldest, name)
+         sharpness, clipping, bits, symlink, oldest, name)
