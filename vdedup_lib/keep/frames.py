@@ -75,8 +75,6 @@ def decode_at(path, times: Sequence[float], *, side: int = DECODE_SIDE) -> list:
     """
     import av
 
-    from ..dataset import _rotate  # the dataset's display-rotation convention
-
     want = sorted(set(float(t) for t in times))
     found: dict = {}
     try:
@@ -104,7 +102,7 @@ def decode_at(path, times: Sequence[float], *, side: int = DECODE_SIDE) -> list:
                                "height": max(2, int(round(fr.height * scale / 2)) * 2)}
                     while k < len(want) and t >= want[k]:
                         near = before if before is not None and want[k] - before[0] < t - want[k] else (t, fr)
-                        found[want[k]] = _image(near[1], fmt, _rotate)
+                        found[want[k]] = _image(near[1], fmt)
                         k += 1
                     before = (t, fr)
                     if k < len(want) and want[k] - t > SEEK_SECONDS:
@@ -112,7 +110,7 @@ def decode_at(path, times: Sequence[float], *, side: int = DECODE_SIDE) -> list:
                 else:
                     if before is not None:  # wanted times past the last frame
                         for w in want[k:]:
-                            found[w] = _image(before[1], fmt, _rotate)
+                            found[w] = _image(before[1], fmt)
                     break  # end of the stream
     except (av.error.FFmpegError, OSError, ValueError, MemoryError):
         if not found:
@@ -134,9 +132,12 @@ def _frames(container, stream, av):
                 yield fr
 
 
-def _image(frame, fmt: dict, rotate) -> np.ndarray:
+def _image(frame, fmt: dict) -> np.ndarray:
+    """RGB at the decode size, turned by the display rotation (degrees
+    counter-clockwise, as ``sampling.sample_frames`` turns its frames)."""
     img = frame.to_ndarray(format="rgb24", width=fmt["width"], height=fmt["height"])
-    return rotate(img, fmt["rotation"])
+    k = int(round(fmt["rotation"] / 90.0)) % 4
+    return np.ascontiguousarray(np.rot90(img, k=k)) if k else img
 
 
 #: A time more than this far into the file is reached by a seek, not by decoding from the start.
