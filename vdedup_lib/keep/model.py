@@ -76,6 +76,13 @@ class KeepStep(str, enum.Enum):
 #: trimmed and truncated copies by 2.0-3.0 s.
 SPAN_MIN_SECONDS = 1.0
 SPAN_MIN_SAMPLES = 4
+#: A file whose informative frames are found in the other at least this much
+#: holds nothing beyond it, whatever its header's duration says (a truncated
+#: file declares its full length but decodes only its start).  The verifier's
+#: coverage of a whole copy is 0.79-1.0 on the sample set (one frame to one
+#: frame matching on a common grid); a trimmed or truncated file's is 1.0,
+#: the longer side's 0.38-0.52.
+HELD_COVERAGE = 0.9
 #: Measured picture sizes are compared in steps of this many pixels: border
 #: detection is good to about +-2 pixels (sample set: letterboxed copies measure
 #: 320-322 x 180-184 for a 320 x 180 picture).
@@ -170,18 +177,6 @@ class KeepDecision:
     against: dict = field(default_factory=dict)
     #: Members never removed because they are in a reference folder (``--keep-in``).
     reference: list = field(default_factory=list)
-
-
-def _held_seconds(info: dict, tracks, rel: str) -> float:
-    """Seconds of video that decode: the container's duration, shortened to
-    the last decoded verification frame for a truncated file."""
-    dur = float(info.get("duration_seconds") or 0.0)
-    if tracks is not None:
-        t = tracks.own_track(rel, info.get("duration_seconds"))
-        if t is not None and len(t.pts_seconds):
-            dur = min(dur, float(t.pts_seconds[-1]) + t.seconds_between_frames) if dur else \
-                float(t.pts_seconds[-1]) + t.seconds_between_frames
-    return dur
 
 
 def _pixels(info: dict) -> int:

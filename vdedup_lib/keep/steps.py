@@ -53,9 +53,9 @@ def span(j, a, b) -> Optional[Verdict]:
     from ..verify import pair_spacing
 
     ia, ib = j.infos[a], j.infos[b]
-    ha, hb = R._held_seconds(ia, j.tracks, a), R._held_seconds(ib, j.tracks, b)
-    need = max(R.SPAN_MIN_SECONDS,
-               R.SPAN_MIN_SAMPLES * pair_spacing(ia.get("duration_seconds"), ib.get("duration_seconds")))
+    ha, hb = float(ia.get("duration_seconds") or 0.0), float(ib.get("duration_seconds") or 0.0)
+    step = pair_spacing(ia.get("duration_seconds"), ib.get("duration_seconds"))
+    need = max(R.SPAN_MIN_SECONDS, R.SPAN_MIN_SAMPLES * step)
     ev = j.evidence(a, b)
     if ev is None:
         if abs(ha - hb) < need:
@@ -64,17 +64,20 @@ def span(j, a, b) -> Optional[Verdict]:
                     f"kept: longer ({hb:.1f} s vs {ha:.1f} s)")
     la = ev.a_span_seconds[1] - ev.a_span_seconds[0]
     lb = ev.b_span_seconds[1] - ev.b_span_seconds[0]
-    extra_a = max(0.0, ha - la)
-    extra_b = max(0.0, hb - lb) / max(ev.speed, 1e-6)
+    # seconds of each file outside the match (b's in a's clock); none for a file
+    # that is all found in the other
+    extra_a = 0.0 if ev.a_coverage >= R.HELD_COVERAGE else max(0.0, ha - la)
+    extra_b = 0.0 if ev.b_coverage >= R.HELD_COVERAGE else max(0.0, hb - lb) / max(ev.speed, 1e-6)
     if abs(extra_a - extra_b) < need:
         return None
 
-    def why(h_win, h_lose, extra_lose):
-        if extra_lose < need:
-            return f"kept: holds the whole of the other ({h_win:.1f} s vs a {h_lose:.1f} s part)"
+    def why(h_win, h_lose, span_lose, extra_lose):
+        if extra_lose < need:  # the loser is all inside: say how much of it decodes and matches
+            shown = h_lose if h_lose - span_lose < need else span_lose + step
+            return f"kept: holds the whole of the other ({h_win:.1f} s vs a {shown:.1f} s part)"
         return f"kept: holds more of the video ({h_win:.1f} s vs {h_lose:.1f} s, partly overlapping)"
 
-    return _win(extra_a > extra_b, KeepStep.SPAN, why(ha, hb, extra_b), why(hb, ha, extra_a))
+    return _win(extra_a > extra_b, KeepStep.SPAN, why(ha, hb, lb, extra_b), why(hb, ha, la, extra_a))
 
 
 def field_of_view(j, a, b) -> Optional[Verdict]:
