@@ -8,6 +8,8 @@ scaled to the smaller picture) and measured side by side:
 * colour: mean chroma distance from grey (``colourfulness``);
 * sharpness: mean gradient on the edges both frames share (``edge_strength``);
 * noise: high-frequency energy in the flat parts of both (``flat_noise``);
+* clipping: pixels at black or white where the other file still has a value
+  (``clipped_where_other_is_not``);
 * overlay: a difference that stays in one place over the aligned frames
   (``persistent_difference``), owned by the file whose pixels there stay put.
 
@@ -21,11 +23,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-#: Longer side, pixels, at which frames are decoded for the fidelity measures:
-#: the sample set and the benchmark copies are at most 426 pixels wide, and at
-#: 320 a 1080p frame still shows its edges and noise (a 1/6 scale keeps edges,
-#: averages noise down by ~6x, which is why both files are brought to the
-#: *same* size before they are compared).
+#: Longer side, pixels, at which frames are decoded for the fidelity measures.
+#: The sample set and the benchmark copies are at most 426 pixels wide, so
+#: their frames are measured at (nearly) full size; a larger video is measured
+#: downscaled, where noise averages down (both files are brought to the same
+#: size first, so the comparison stays like for like; not measured on HD
+#: footage).
 DECODE_SIDE = 320
 #: Aligned frame pairs decoded per pair of files (evenly spread over the
 #: verifier's ``aligned`` list).  Four frames give a median over time; the

@@ -183,8 +183,8 @@ def choose_keep(paths: Sequence[str], infos: dict, *, root=None, tracks=None, pr
         else:
             v = judge.compare(best, p)
             if v.winner == 1:  # a cycle of comparisons: say so rather than claim a win
-                v = Verdict(0, v.step, "kept by the group's other comparisons, although on its own "
-                            "the other " + v.reason.removeprefix("kept: ") + " would win")
+                v = Verdict(0, v.step, "kept by its other comparisons; compared alone, the other "
+                            "would be kept (" + v.reason.removeprefix("kept: ") + ")")
             against[p] = v
     if against:
         closest = max(against.values(), key=lambda v: _ORDER.index(v.step))
