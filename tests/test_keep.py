@@ -263,3 +263,24 @@ def test_every_sample_group_keeps_its_original(sample_scan):
         assert all(m["keep_reason"] and m["keep_step"] for m in g["members"])
     text = format_summary(report)
     assert "kept: " in text and "[content: " in text
+
+
+def test_scan_with_reference_folder_keeps_it_and_never_removes_its_files(tmp_path):
+    from vdedup_lib.pipeline import scan
+    from vdedup_lib.report import format_summary
+
+    frames = _original_frames(4)
+    write_video(tmp_path / "clip.mp4", frames)
+    write_video(tmp_path / "ref" / "a.mp4", [_mirror(f, t) for t, f in enumerate(frames)])
+    write_video(tmp_path / "ref" / "b.mp4", [_grey(f, t) for t, f in enumerate(frames)])
+    report, _ = scan(Config(videos_dir=tmp_path, keep_in=(tmp_path / "ref",), use_cache=False),
+                     progress=False)
+    (g,) = report["groups"]
+    assert g["keep"].startswith("ref/"), g
+    other_ref = ({"ref/a.mp4", "ref/b.mp4"} - {g["keep"]}).pop()
+    assert g["remove"] == ["clip.mp4"] and g["review"] == [other_ref], g
+    members = {m["path"]: m for m in g["members"]}
+    assert members["clip.mp4"]["keep_step"] == KeepStep.REFERENCE.value
+    assert "reference folder" in members[other_ref]["review_reason"]
+    assert report["settings"]["keep_in"] == [str(tmp_path / "ref")]
+    assert "in a reference folder" in format_summary(report)
