@@ -580,7 +580,11 @@ def _pixels(info: dict) -> tuple:
 
 
 def keep_key(info: dict) -> tuple:
-    """Sort key: the best file to keep sorts first.
+    """Sort key of the metadata-only keep order: the best file to keep sorts first.
+
+    Scans keep by the quality rule of ``vdedup_lib.keep``; this order remains
+    for the baselines of ``benchmarks/accuracy.py`` and for the plan's
+    reasons on reports made before that rule (``deletion.why_kept``).
 
     Highest resolution, then longest duration, then largest file, then oldest
     modification time, then path (so ties are broken the same way every run).
