@@ -39,9 +39,10 @@ removals and wrong deletions (a removal whose kept file is another video).
 "Kept the original" (vdedup's keep rule, ``vdedup_lib.keep``): overall, the
 share of found groups (groups holding a source's original) whose kept file is
 the original, a byte-identical copy of it, or a longer file holding all of it
-(the verifier finds >= 90 % of the original in it); per transform, the share of
+(the verifier finds >= 90 % of the original in it, and it is longer); per transform, the share of
 copies, in a group with their original, that the original beats when the two
-are compared (``keep.GroupJudge.compare``, in their group).  The originals are
+are compared (``keep.GroupJudge.compare``, in their group), and how many of
+those comparisons only the path order decided (nothing told the two apart).  The originals are
 copied with their modification time (``shutil.copy2``) and the copies are made
 after them, as copies are; a second figure runs the same comparisons with all
 modification times made equal, i.e. without the ``oldest`` step.
@@ -163,37 +164,48 @@ def best_threshold(paths, truth, sim, values, group_at):
 HOLDS_ORIGINAL = 0.9
 
 
+def _holds(judge, kept: str, original: str) -> bool:
+    """``kept`` is a longer file holding all of ``original``: the verifier finds
+    >= HOLDS_ORIGINAL of the original in it, and it is longer by >= 1 s."""
+    ev = judge.evidence(kept, original)
+    dk = judge.infos[kept].get("duration_seconds") or 0.0
+    do = judge.infos[original].get("duration_seconds") or 0.0
+    return ev is not None and ev.b_coverage >= HOLDS_ORIGINAL and dk >= do + 1.0
+
+
 def kept_the_original(report: dict, kinds: dict, truth: dict, judge_for) -> dict:
-    """Keep-rule scores of a vdedup report (see the module doc).
+    """Keep-rule scores of a vdedup report's groups (see the module doc).
 
     ``kinds``: ``{path: transform}`` ("original" for the sources); ``truth``:
-    ``{path: source group}``.
-    ``judge_for(members)``: a ``keep.GroupJudge`` for a group's members.
+    ``{path: source group}``.  ``judge_for(members)``: a ``keep.GroupJudge``
+    for a group's members; the group's keep is ``keep.choose_keep`` with it
+    (the report's own keep when the judge has the scan's settings).
     Returns ``{"groups": (correct, found), "per_transform": {t: (won, met)},
-    "steps": {step: count}, "misses": [text]}``.
+    "by_path": {t: comparisons decided by path order}, "steps": {step: count},
+    "misses": [text]}``.
     """
     import filecmp
 
+    from vdedup_lib.keep import KeepStep, choose_keep
+
     root = Path(report["root"])
     found = correct = 0
-    won, met, steps, misses = {}, {}, {}, []
+    won, met, by_path, steps, misses = {}, {}, {}, {}, []
     for g in report["groups"]:
         members = [g["keep"]] + [m["path"] for m in g["members"]]
         origs = [p for p in members if kinds.get(p) == "original"]
         if not origs:
             continue
         found += 1
-        keep = g["keep"]
-        ok = keep in origs
+        judge = judge_for(members)
+        d = choose_keep(members, judge.infos, judge=judge)
+        ok = d.path in origs
         if not ok:
-            ev = {m["path"]: m.get("verification") or {} for m in g["members"]}
-            ok = any(filecmp.cmp(root / keep, root / o, shallow=False) for o in origs) or any(
-                ev.get(o, {}).get("verified") and ev[o].get("b_coverage", 0) >= HOLDS_ORIGINAL
-                for o in origs)
+            ok = any(filecmp.cmp(root / d.path, root / o, shallow=False) or _holds(judge, d.path, o)
+                     for o in origs)
         correct += ok
         if not ok:
-            misses.append(f"{origs[0]}: kept {keep} ({g.get('keep_step')}: {g.get('keep_reason')})")
-        judge = judge_for(members)
+            misses.append(f"{origs[0]}: kept {d.path} ({d.step.value}: {d.reason})")
         for o in origs:
             for p in members:
                 if p in origs or kinds.get(p) is None or truth.get(p) != truth.get(o):
@@ -202,11 +214,12 @@ def kept_the_original(report: dict, kinds: dict, truth: dict, judge_for) -> dict
                 v = judge.compare(o, p)
                 met[t] = met.get(t, 0) + 1
                 won[t] = won.get(t, 0) + (v.winner == 0)
+                by_path[t] = by_path.get(t, 0) + (v.step == KeepStep.PATH)
                 steps[v.step.value] = steps.get(v.step.value, 0) + 1
                 if v.winner != 0:
                     misses.append(f"{o} vs {p}: {v.step.value}: {v.reason}")
     return {"groups": (correct, found), "per_transform": {t: (won[t], met[t]) for t in met},
-            "steps": steps, "misses": misses}
+            "by_path": by_path, "steps": steps, "misses": misses}
 
 
 def run_vdedup(work: Path, truth: dict, kinds: Optional[dict] = None):
@@ -338,21 +351,25 @@ def run_phash(work: Path, truth: dict, paths: list, infos: dict):
 
 
 def print_kept_the_original(scores: dict, transforms) -> None:
-    """The keep rule's table: overall and per transform, as made and with equal mtimes."""
+    """The keep rule's table: overall and per transform, as made and with equal mtimes
+    (with how many comparisons nothing but the path order decided)."""
     if not scores:
         return
     names = list(scores)
 
-    def pct(ok_n):
+    def pct(ok_n, path=0):
         ok, n = ok_n
-        return f"{ok / n:.0%} ({ok}/{n})" if n else "-"
+        if not n:
+            return "-"
+        return f"{ok / n:.0%} ({ok}/{n}" + (f"; {path} by path order" if path else "") + ")"
 
     print()
     print("| kept the original | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     print("| overall (found groups) | " + " | ".join(pct(scores[k]["groups"]) for k in names) + " |")
     for t in transforms:
-        print(f"| {t} | " + " | ".join(pct(scores[k]["per_transform"].get(t, (0, 0))) for k in names) + " |")
+        print(f"| {t} | " + " | ".join(pct(scores[k]["per_transform"].get(t, (0, 0)),
+                                           scores[k]["by_path"].get(t, 0)) for k in names) + " |")
     for k in names:
         steps = ", ".join(f"{s} {n}" for s, n in sorted(scores[k]["steps"].items(), key=lambda x: -x[1]))
         print(f"keep ({k}): deciding steps, original vs its copies: {steps}")
