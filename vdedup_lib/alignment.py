@@ -237,6 +237,8 @@ class _Line:
     long_index: np.ndarray
     #: NCC of each matched pair.
     ncc: np.ndarray
+    #: ``(s, m, md, sd)``: NCC, match mask and their dilations of ``config`` (for the refinement).
+    matrices: Optional[tuple] = None
 
 
 def _ranked_matrices(a: FrameTrack, b: FrameTrack, *, a_short: bool, w: np.ndarray, mirror: bool,
@@ -276,15 +278,25 @@ def _line_scores(md: np.ndarray, sd: np.ndarray, w: np.ndarray, speed: float):
     return np.where(n >= MIN_MATCHED_FRAMES, score, -1.0), hits, jc, offs
 
 
+def _best_in_window(m: np.ndarray, s: np.ndarray, rows: np.ndarray, centres: np.ndarray,
+                    window: int) -> np.ndarray:
+    """For each row, the matching column of highest NCC within ``window`` columns
+    of its centre (the first on a tie); the centre itself when none matches."""
+    tl = m.shape[1]
+    centres = np.clip(np.rint(centres), 0, tl - 1).astype(np.int64)
+    cols = centres[:, None] + np.arange(-window, window + 1)[None, :]
+    inside = (cols >= 0) & (cols < tl)
+    cols_c = np.clip(cols, 0, tl - 1)
+    ok = inside & m[rows[:, None], cols_c]
+    score = np.where(ok, s[rows[:, None], cols_c], -np.inf)
+    k = np.argmax(score, axis=1)
+    return np.where(ok.any(axis=1), cols_c[np.arange(len(rows)), k], centres)
+
+
 def _exact_columns(m: np.ndarray, s: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """For each matched ``(row, col)`` on a line, the column within FRAME_TOLERANCE
     that really matches best (the times shown are the exact frames)."""
-    tl = m.shape[1]
-    out = cols.copy()
-    for t, (ii, j0) in enumerate(zip(rows, cols)):
-        span = range(max(0, j0 - FRAME_TOLERANCE), min(tl, j0 + FRAME_TOLERANCE + 1))
-        out[t] = max((x for x in span if m[ii, x]), key=lambda x: s[ii, x], default=j0)
-    return out
+    return _best_in_window(m, s, rows, cols, FRAME_TOLERANCE)
 
 
 def _search_matrix(cfg, s: np.ndarray, m: np.ndarray, w: np.ndarray, speeds: Sequence[float],
@@ -302,7 +314,7 @@ def _search_matrix(cfg, s: np.ndarray, m: np.ndarray, w: np.ndarray, speeds: Seq
         best = _Line(score=float(score[k]), coverage=float((w * hits[:, k]).sum() / w_total),
                      mean_ncc=float(ncc.mean()), config=cfg, speed=r,
                      offset=float(offs[k]), short_index=hi,
-                     long_index=_exact_columns(m, s, hi, jc[hi, k]), ncc=ncc)
+                     long_index=_exact_columns(m, s, hi, jc[hi, k]), ncc=ncc, matrices=(s, m, md, sd))
     return best
 
 
@@ -323,7 +335,7 @@ def _score_line(cfg, s: np.ndarray, m: np.ndarray, md: np.ndarray, sd: np.ndarra
     w_total = float(w.sum())
     return _Line(score=float((w[hi] * ncc).sum() / w_total), coverage=float(w[hi].sum() / w_total),
                  mean_ncc=float(ncc.mean()), config=cfg, speed=float(speed), offset=float(offset),
-                 short_index=hi, long_index=_exact_columns(m, s, hi, jc[hi]), ncc=ncc)
+                 short_index=hi, long_index=_exact_columns(m, s, hi, jc[hi]), ncc=ncc, matrices=(s, m, md, sd))
 
 
 def _fit_line(i: np.ndarray, j: np.ndarray, weight: np.ndarray) -> Optional[tuple]:
@@ -347,28 +359,15 @@ def _fit_line(i: np.ndarray, j: np.ndarray, weight: np.ndarray) -> Optional[tupl
 def _ridge_columns(m: np.ndarray, s: np.ndarray, rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """For each row, the matching column of highest NCC within REFINE_WINDOW
     samples of its place on the line (the line's own column when none matches)."""
-    tl = m.shape[1]
-    out = np.clip(np.rint(centres), 0, tl - 1).astype(np.int64)
-    for t, (i, c) in enumerate(zip(rows, out)):
-        lo, hi = max(0, c - REFINE_WINDOW), min(tl, c + REFINE_WINDOW + 1)
-        near = np.where(m[i, lo:hi], s[i, lo:hi], -np.inf)
-        if np.isfinite(near).any():
-            out[t] = lo + int(np.argmax(near))
-    return out
+    return _best_in_window(m, s, rows, centres, REFINE_WINDOW)
 
 
-def _refine_line(a: FrameTrack, b: FrameTrack, best: _Line, *, a_short: bool, w: np.ndarray,
-                 speeds: Sequence[float]) -> _Line:
+def _refine_line(best: _Line, *, w: np.ndarray, speeds: Sequence[float]) -> _Line:
     """Speed and offset of ``best`` fitted to its own matched frames (``_fit_line``)
     and re-scored, up to three times (a better line finds more frames to fit);
     kept while the score does not drop and the speed stays within half a grid
     step of ``speeds``' range."""
-    s = _similarity(a, b, best.config)
-    if not a_short:
-        s = s.T
-    short, long_ = (a, b) if a_short else (b, a)
-    m = (s >= MIN_FRAME_NCC) & short.informative[:, None] & long_.informative[None, :]
-    md, sd = _dilate(m, s, FRAME_TOLERANCE)
+    s, m, md, sd = best.matrices
     lo, hi = min(speeds) / 2 ** (1 / 16), max(speeds) * 2 ** (1 / 16)
     for _ in range(3):
         rows = best.short_index
@@ -405,7 +404,7 @@ def _best_line(a: FrameTrack, b: FrameTrack, *, a_short: bool, w: np.ndarray,
             break  # no alignment of this configuration can beat the best one
         best = _search_matrix(cfg, s, m, w, order, best)
     if best is not None:
-        best = _refine_line(a, b, best, a_short=a_short, w=w, speeds=speeds)
+        best = _refine_line(best, w=w, speeds=speeds)
     return best
 
 
