@@ -21,8 +21,9 @@ W, H = 320, 240
 
 def bench(path_kind: str, *, ruler: bool = False, seconds: float = 2.0, seed: int = 0) -> list:
     """A fixed camera on a real photo (``skimage.data.coffee``), sensor noise per
-    frame, and a red ball crossing it: left to right (``"across"``) or top to
-    bottom (``"down"``); ``ruler`` adds a static yellow ruler in the picture."""
+    frame, and a red ball crossing it: left to right (``"across"``), top to
+    bottom (``"down"``) or not at all (``"none"``); ``ruler`` adds a static
+    yellow ruler in the picture."""
     import cv2
     from skimage import data
 
@@ -34,7 +35,8 @@ def bench(path_kind: str, *, ruler: bool = False, seconds: float = 2.0, seed: in
         f = background + rng.normal(0, 2.0, background.shape)
         u = t / (n - 1)
         x, y = (30 + u * (W - 60), 70) if path_kind == "across" else (230, 30 + u * (H - 60))
-        cv2.circle(f, (int(x), int(y)), 14, (220, 40, 50), -1, lineType=cv2.LINE_AA)
+        if path_kind != "none":
+            cv2.circle(f, (int(x), int(y)), 14, (220, 40, 50), -1, lineType=cv2.LINE_AA)
         if ruler:
             cv2.rectangle(f, (150, 200), (300, 214), (210, 190, 40), -1)
         out.append(np.clip(f, 0, 255).astype(np.uint8))
@@ -66,6 +68,9 @@ def scene_dir(tmp_path_factory):
     write_video(d / "take2.mp4", bench("down", ruler=True, seed=5), fps=FPS)
     write_video(d / "take1_noisy.mkv", noisy(take1), fps=FPS, codec="libx264")
     write_video(d / "take1_logo.mp4", with_logo(take1), fps=FPS)
+    still = bench("none")
+    write_video(d / "still.mp4", still, fps=FPS)
+    write_video(d / "still_noisy.mkv", noisy(still), fps=FPS, codec="libx264")
     return d
 
 
@@ -89,6 +94,13 @@ def test_noisy_and_logo_copies_of_a_take_are_copies(scene_dir, copy):
     assert ev.verified, ev.reason
     assert res.verdict is TakeVerdict.COPY and res.removable, res
     assert res.motion_agreement > 0.8 and res.reason.startswith("differs as copies do")
+
+
+def test_copy_of_a_still_scene_is_a_copy(scene_dir):
+    """Nothing moves (sensor noise only): no motion to compare, the still frames agree."""
+    ev, res = check(scene_dir, "still.mp4", "still_noisy.mkv")
+    assert ev.verified, ev.reason
+    assert res.verdict is TakeVerdict.COPY and res.moving_pairs == 0 and res.still_pairs >= 2, res
 
 
 def test_still_frames_with_other_details_are_a_variant(tmp_path):

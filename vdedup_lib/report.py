@@ -8,7 +8,8 @@ Shape (paths relative to ``root``; extra keys are additions)::
      "groups": [{"keep", "keep_reason", "keep_step", "remove", "review",
                  "members": [{"path", "similarity_to_keep", "distance_to_keep",
                               "keep_reason", "keep_step",
-                              "verification": {verify.PairEvidence.to_dict()}}]}],
+                              "verification": {verify.PairEvidence.to_dict()},
+                              "copy_check": {takes.TakeCheck.to_dict()}}]}],
      "pairs": [[path_a, path_b, similarity], ...],
      "skipped": [{"path", "reason"}]}
 """
