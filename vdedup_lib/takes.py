@@ -44,16 +44,19 @@ import numpy as np
 
 from .alignment import FRAME_TOLERANCE, MIN_FRAME_NCC, PairEvidence
 from .io_utils import get_logger
-from .tracks import FrameTrack
+from .tracks import THUMB_SIDE, FrameTrack
 
 log = get_logger(__name__)
 
+#: Side of the frames compared, pixels: the frames the thumbnails are made
+#: from (``FrameTrack.frames``); frames of another size are resized to it.
+CHECK_SIDE = 2 * THUMB_SIDE
 #: Aligned frame pairs checked per pair at most (evenly spread over the match).
 MAX_PAIRS = 24
 #: The partner of a frame of ``a`` is searched this many samples either side
 #: of the verified line (the line's speed is a fit: it may sit a sample off).
 SEARCH_SAMPLES = FRAME_TOLERANCE + 1
-#: Gaussian blur (pixels at 64x64) before any comparison: codec noise and
+#: Gaussian blur (pixels at CHECK_SIDE) before any comparison: codec noise and
 #: half-pixel resampling differences are not differences of content.
 BLUR_PIXELS = 1.0
 #: ``register`` trusts an affine fit whose scale is within this factor of 1.
@@ -168,10 +171,13 @@ def _geometry(frame: np.ndarray, zoom: float, *, mirrored: bool = False, rotatio
 
 
 def _blurred(track: FrameTrack, i: int, zoom: float, **geometry) -> np.ndarray:
+    """Frame ``i`` of ``track`` at ``CHECK_SIDE`` pixels, the match's geometry applied, blurred."""
     import cv2
 
-    return cv2.GaussianBlur(_geometry(track.frames[i].astype(np.float32), zoom, **geometry), (0, 0),
-                            BLUR_PIXELS)
+    f = track.frames[i].astype(np.float32)
+    if f.shape[0] != CHECK_SIDE:
+        f = cv2.resize(f, (CHECK_SIDE, CHECK_SIDE), interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(_geometry(f, zoom, **geometry), (0, 0), BLUR_PIXELS)
 
 
 def _ncc(x: np.ndarray, y: np.ndarray) -> float:
@@ -212,8 +218,7 @@ def aligned_frames(a: FrameTrack, b: FrameTrack, ev: PairEvidence, *,
             ib.append(best)
             fa.append(x)
             fb.append(cache[best])
-    side = a.frames.shape[1]
-    empty = np.zeros((0, side, side), np.float32)
+    empty = np.zeros((0, CHECK_SIDE, CHECK_SIDE), np.float32)
     return (np.array(ia, int), np.array(ib, int), np.array(fa) if fa else empty,
             np.array(fb) if fb else empty)
 
