@@ -43,7 +43,8 @@ def test_speed_between_grid_points_is_covered_end_to_end(speed_clips, playback):
     assert ev.speed == pytest.approx(truth, rel=0.02)
     nearest_grid = min(SPEEDS, key=lambda s: abs(np.log(truth / s)))
     if abs(np.log(truth / nearest_grid)) > 0.01:  # 1.13x: 2.3 % from the grid; 0.77x sits on it
-        assert abs(np.log(ev.speed / truth)) < abs(np.log(nearest_grid / truth)) / 2  # the fit's, not the grid's
+        # the fit's speed, not the grid's
+        assert abs(np.log(ev.speed / truth)) < abs(np.log(nearest_grid / truth)) / 2
     assert ev.coverage >= 0.9 and ev.a_coverage >= 0.9 and ev.b_coverage >= 0.9, ev
     assert ev.a_span_seconds[1] - ev.a_span_seconds[0] > 18  # matched over the whole 20 s
 

@@ -335,7 +335,8 @@ def _score_line(cfg, s: np.ndarray, m: np.ndarray, md: np.ndarray, sd: np.ndarra
     w_total = float(w.sum())
     return _Line(score=float((w[hi] * ncc).sum() / w_total), coverage=float(w[hi].sum() / w_total),
                  mean_ncc=float(ncc.mean()), config=cfg, speed=float(speed), offset=float(offset),
-                 short_index=hi, long_index=_exact_columns(m, s, hi, jc[hi]), ncc=ncc, matrices=(s, m, md, sd))
+                 short_index=hi, long_index=_exact_columns(m, s, hi, jc[hi]), ncc=ncc,
+                 matrices=(s, m, md, sd))
 
 
 def _fit_line(i: np.ndarray, j: np.ndarray, weight: np.ndarray) -> Optional[tuple]:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -311,7 +310,10 @@ def _matched_levels(fa: np.ndarray, fb: np.ndarray) -> tuple:
         xs, ys = x.ravel(), y.ravel()
         keep = np.ones(len(xs), bool)
         for _ in range(2):
-            gain, bias = np.polyfit(ys[keep], xs[keep], 1) if np.ptp(ys[keep]) > 1e-3 else (0.0, xs[keep].mean())
+            if np.ptp(ys[keep]) > 1e-3:
+                gain, bias = np.polyfit(ys[keep], xs[keep], 1)
+            else:  # a flat frame: only its level can be matched
+                gain, bias = 0.0, xs[keep].mean()
             err = np.abs(xs - (gain * ys + bias))
             keep = err <= np.quantile(err, 0.9)
         spread = max(float(x.std()), 1e-3)
@@ -394,6 +396,8 @@ def copy_or_take(a: FrameTrack, b: FrameTrack, evidence: PairEvidence) -> TakeCh
     worst = float(changed.max()) if len(changed) else 0.0
     common = {"pairs": n, "moving_pairs": n_moving, "motion_agreement": motion,
               "still_pairs": int(still.sum()), "still_difference": worst, "overlay_fraction": overlay}
+    log.debug("copy check %s / %s: %d pairs, %d moving (agreement %.2f), %d still (difference %.4f)",
+              a.path, b.path, n, n_moving, motion, int(still.sum()), worst)
     if n_moving >= MIN_MOVING_PAIRS and motion < MIN_MOTION_AGREEMENT:
         return TakeCheck(verdict=TakeVerdict.TAKE, **common,
                          reason=(f"what moves differs: the moving parts of {n_moving} aligned frame pairs "
