@@ -266,3 +266,57 @@ def test_unreadable_pair_keeps_its_pooled_distance(clips, tmp_path):
     ev = vd.evidence[(i, j)]
     assert ev.outcome is PairOutcome.UNREADABLE, ev.reason
     assert vd.distance[i, j] == pytest.approx(1 - vd.similarity[i, j])
+
+
+def dots(seed: int, *, seconds: float = 2.5, fps: int = 25, n_dots: int = 6) -> list:
+    """Six small dots (radius 4) moving on flat grey: a sparse animation."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform([20, 20], [300, 220], size=(n_dots, 2))
+    vel = rng.uniform(-90, 90, size=(n_dots, 2))
+    shade = rng.choice([30, 230], size=n_dots)
+    out = []
+    for t in np.arange(int(seconds * fps)) / fps:
+        f = np.full((240, 320, 3), 128, np.uint8)
+        for (x, y), (vx, vy), c in zip(pos, vel, shade):
+            cv2.circle(f, (int((x + vx * t) % 320), int((y + vy * t) % 240)), 4, (int(c),) * 3, -1,
+                       lineType=cv2.LINE_AA)
+        out.append(f)
+    return out
+
+
+def test_sparse_dots_animation_verifies_against_its_copy(tmp_path):
+    """Spread ~5 grey levels: below the sampler's absolute LOW_INFO_STD, so every
+    frame used to be 'blank'; judged against the video itself, all are compared."""
+    from vdedup_lib.dataset import sample_frames
+    from vdedup_lib.sampling import LOW_INFO_STD
+
+    a = dots(1)
+    write_video(tmp_path / "dots.mp4", a, fps=25)
+    write_video(tmp_path / "dots_small.mkv", small(a, 160, 120), fps=25, codec="libx264")
+    write_video(tmp_path / "other_dots.mp4", dots(2), fps=25)
+    s = sample_frames(tmp_path / "dots.mp4", seconds_between_frames=0.25, max_frames=240, resize=64)
+    assert not s.informative.any()  # the sampler's flag: spread < LOW_INFO_STD everywhere
+    assert float(s.frames.float().std(dim=(1, 2, 3)).max()) < LOW_INFO_STD
+    ta, tb, to = (frame_track(tmp_path / n) for n in ("dots.mp4", "dots_small.mkv", "other_dots.mp4"))
+    assert ta.informative.all() and tb.informative.all()
+    ev = verify_pair(ta, tb)
+    assert ev.verified and ev.coverage > 0.9 and ev.frame_similarity > 0.9, ev.reason
+    other = verify_pair(ta, to)
+    assert not other.verified and other.outcome is not PairOutcome.BLANK, other.reason
+
+
+def test_low_information_is_relative_to_the_video():
+    from vdedup_lib.tracks import FLAT_STD, low_information
+
+    rng = np.random.default_rng(0)
+    busy = rng.normal(128, 60, (10, 64, 64)).astype(np.float32)
+    busy[0] = 128 + rng.normal(0, 9, (64, 64))  # a fade: over LOW_INFO_STD, kept as the sampler said
+    busy[1] = 128 + rng.normal(0, 5, (64, 64))  # a fade further down: a twelfth of the video's spread
+    flags = low_information(busy, np.r_[True, False, np.ones(8, bool)])
+    assert flags[0] and not flags[1] and flags[2:].all()
+    sparse = 128 + rng.normal(0, 5, (10, 64, 64)).astype(np.float32)  # every frame ~5 levels
+    sparse[3] = 128 + rng.normal(0, FLAT_STD / 2, (64, 64))  # black-ish: flat by any standard
+    flags = low_information(sparse, np.zeros(10, bool))
+    assert not flags[3] and flags[np.arange(10) != 3].all()

@@ -8,7 +8,8 @@ Shape (paths relative to ``root``; extra keys are additions)::
      "groups": [{"keep", "keep_reason", "keep_step", "remove", "review",
                  "members": [{"path", "similarity_to_keep", "distance_to_keep",
                               "keep_reason", "keep_step",
-                              "verification": {verify.PairEvidence.to_dict()}}]}],
+                              "verification": {verify.PairEvidence.to_dict()},
+                              "copy_check": {takes.TakeCheck.to_dict()}}]}],
      "pairs": [[path_a, path_b, similarity], ...],
      "skipped": [{"path", "reason"}]}
 """
@@ -45,7 +46,10 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
     verified), *and* (with ``config.verify_frames``) the pair is confirmed
     frame by frame (``verify.verify_pair``), *and* at least
     ``verify.MIN_COVERAGE`` of the member is found in the kept file (a longer
-    member holding more than the kept file is never removed).  Any other
+    member holding more than the kept file is never removed), *and* its frames
+    aligned with the kept file's differ the way copies do
+    (``verify.TrackCache.copy_or_take``: another take of the same scene, or
+    another version of the same slides, is never removed).  Any other
     member is listed under ``review`` with a ``review_reason``.  Nothing here
     changes any file.  ``tracks`` (a ``verify.TrackCache``, the one used by
     ``verify.find_verified_duplicates``) lets reports share decoded frames,
@@ -132,6 +136,12 @@ def _member(k: int, i: int, dups: DuplicateGroups, paths: list, infos: list, tra
     elif ev is not None and ev.b_coverage < MIN_COVERAGE:
         m["review_reason"] = (f"only {ev.b_coverage:.0%} of it is found in the kept file "
                               f"({ev.summary}): it holds more than the kept file")
+    elif ev is not None:  # about to be removed: a take or a variant never is
+        check = tracks.copy_or_take(paths[k], paths[i], infos[k].get("duration_seconds"),
+                                    infos[i].get("duration_seconds"))
+        m["copy_check"] = check.to_dict()
+        if not check.removable:
+            m["review_reason"] = f"not a copy ({check.verdict.value}): {check.reason}"
     return m
 
 

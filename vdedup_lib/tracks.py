@@ -11,8 +11,14 @@ frame-by-frame check (``alignment.verify_pair``), and the IDF weights of frames.
 * borders are cropped first (letterbox, pillarbox, by ``dataset.sample_frames``);
   the thumbnails are kept at a few centre zooms (``ZOOMS``), mirrored, and
   turned by 90 degrees either way, so the comparison can try those;
-  low-information frames (black, blank, fades: ``dataset.LOW_INFO_STD``) are
-  flagged and never matched.
+  low-information frames are flagged and never matched (``low_information``):
+  flat by any standard (black, blank: ``FLAT_STD``), or flat for *this* video
+  (fades: below ``RELATIVE_LOW_INFO`` of its typical spread) when the
+  sampler's absolute test (``sampling.LOW_INFO_STD``) also fails, so a sparse
+  animation (small dots on a flat background, spread ~5 grey levels) is
+  compared while black frames never are;
+* the grey frames themselves (``FrameTrack.frames``, 2 x THUMB_SIDE pixels a
+  side) are kept for finer checks than the thumbnails (``takes.copy_or_take``).
 
 **IDF weighting** (``idf_weights``).  Frames that match many videos (shared
 intros, logos, bumpers, title cards) say little about whether two videos are
@@ -49,6 +55,16 @@ ZOOMS = (1.0, 0.9, 0.8)
 #: the middle 50-60 % of its picture): the middle of that range.  Off by
 #: default: see ``benchmarks/robustness_cost.py`` for its cost.
 PIP_ZOOM = 0.55
+#: A frame whose grey spread (standard deviation, grey levels 0-255, on the
+#: 2 x THUMB_SIDE frames) is below this is flat by any standard (black, blank,
+#: one colour plus codec noise): never matched.
+FLAT_STD = 2.0
+#: Below this fraction of the video's typical spread (the 90th percentile of
+#: its frames' spreads) a frame is low-information *for this video* (a fade,
+#: a blank between scenes).  A quarter: a fade is dropped once it has lost
+#: three quarters of the picture's contrast, while every frame of a sparse
+#: animation (all at about the same low spread) is kept.
+RELATIVE_LOW_INFO = 0.25
 
 
 @dataclass(kw_only=True)
@@ -72,11 +88,27 @@ class FrameTrack:
     #: float32 ``[2, T, THUMB_SIDE**2]``: the unzoomed thumbnails turned 90 degrees
     #: counter-clockwise and clockwise (a copy rotated in its pixels), or None.
     thumbs_rotated: Optional[np.ndarray] = None
+    #: uint8 ``[T, S, S]``: the grey frames the thumbnails were made from
+    #: (S = 2 x THUMB_SIDE from the sampler), for finer checks; None if not kept.
+    frames: Optional[np.ndarray] = None
 
 
 def _normalise(t: np.ndarray) -> np.ndarray:
     t = t - t.mean(axis=-1, keepdims=True)
     return t / np.maximum(np.linalg.norm(t, axis=-1, keepdims=True), 1e-6)
+
+
+def low_information(gray: np.ndarray, sampler_informative: np.ndarray) -> np.ndarray:
+    """Bool ``[T]``, True for the frames worth matching: the sampler's flag
+    (absolute spread >= ``sampling.LOW_INFO_STD``), or a spread of at least
+    ``FLAT_STD`` and ``RELATIVE_LOW_INFO`` x the video's typical spread."""
+    gray = np.asarray(gray, np.float32)
+    spread = gray.reshape(len(gray), -1).std(axis=1)
+    ok = np.asarray(sampler_informative, bool).copy()
+    if len(spread):
+        typical = float(np.percentile(spread, 90))
+        ok |= spread >= max(FLAT_STD, RELATIVE_LOW_INFO * typical)
+    return ok
 
 
 def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
@@ -97,7 +129,7 @@ def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
         return None
     rgb = s.frames.permute(0, 2, 3, 1).numpy().astype(np.float32)
     gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-    # the sampler's low-information flag (black, blank, fade: dataset.LOW_INFO_STD)
+    # the sampler's low-information flag (black, blank, fade: sampling.LOW_INFO_STD)
     return track_from_frames(str(path), gray, pts_seconds=s.pts_seconds.numpy() - s.info.start_seconds,
                              informative=s.informative.numpy().astype(bool),
                              seconds_between_frames=seconds_between_frames, zooms=zooms)
@@ -109,7 +141,8 @@ def track_from_frames(path: str, gray: np.ndarray, *, pts_seconds: np.ndarray,
     """The ``FrameTrack`` of already decoded frames: ``gray`` is float32
     ``[T, side, side]`` (borders cropped, squeezed to a square, grey 0-255;
     ``side`` = 2 x THUMB_SIDE from the sampler), ``pts_seconds`` their times on
-    the player's clock, ``informative`` the sampler's low-information flags."""
+    the player's clock, ``informative`` the sampler's low-information flags
+    (widened here relative to the video: ``low_information``)."""
     import cv2
 
     gray = np.asarray(gray, np.float32)
@@ -128,9 +161,10 @@ def track_from_frames(path: str, gray: np.ndarray, *, pts_seconds: np.ndarray,
     rotated = _normalise(rotated.reshape(2, len(gray), -1))
     return FrameTrack(path=str(path), thumbs=flat.astype(np.float32),
                       thumbs_mirrored=mirrored.astype(np.float32),
-                      pts_seconds=np.asarray(pts_seconds), informative=np.asarray(informative, bool),
+                      pts_seconds=np.asarray(pts_seconds), informative=low_information(gray, informative),
                       seconds_between_frames=seconds_between_frames,
-                      zooms=tuple(zooms), thumbs_rotated=rotated.astype(np.float32))
+                      zooms=tuple(zooms), thumbs_rotated=rotated.astype(np.float32),
+                      frames=np.clip(np.rint(gray), 0, 255).astype(np.uint8))
 
 
 def pair_spacing(duration_a: Optional[float], duration_b: Optional[float]) -> float:

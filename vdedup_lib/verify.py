@@ -11,7 +11,7 @@ re-edited.  So grouping runs in two stages (``verified_distances``):
 2. **Confirm.**  Each candidate pair is compared frame by frame
    (``verify_pair``) and the result decides the distance DBSCAN sees.
 
-The pieces live in three modules:
+The pieces live in four modules:
 
 * ``tracks``: each video densely sampled into 32x32 grey thumbnails
   (``frame_track``, ``FrameTrack``), and the IDF weights of frames
@@ -19,6 +19,8 @@ The pieces live in three modules:
 * ``alignment``: the frame x frame comparison of two tracks: match masks, the
   search for the best line ``t_long = speed * t_short + offset``
   (``verify_pair``), its result (``PairEvidence``, ``PairOutcome``);
+* ``takes``: before a removal, whether the aligned frames differ the way
+  copies do or the way two takes of one scene do (``copy_or_take``);
 * ``verify`` (here): ``TrackCache`` (each video decoded once per grid, each
   pair compared once, optionally stored on disk), the candidate pairs, the
   fused distance (``verified_distances``) and the grouping
@@ -46,6 +48,8 @@ from .alignment import (ALIGNED_SHOWN, FRAME_TOLERANCE, MIN_COVERAGE, MIN_FRAME_
                         MIN_MATCHED_FRAMES, SPEEDS, PairEvidence, PairOutcome, failed_evidence,
                         frame_match_masks, verify_pair)
 from .io_utils import get_logger
+from . import takes
+from .takes import TakeCheck, TakeVerdict, copy_or_take  # noqa: F401 (re-exported)
 from .tracks import (MAX_FRAMES, PIP_ZOOM, SECONDS_BETWEEN_FRAMES, THUMB_SIDE, ZOOMS,  # noqa: F401 (re-exported)
                      FrameTrack, frame_track, idf_weights, pair_spacing, regrid)
 
@@ -67,8 +71,10 @@ MAX_NEIGHBOURS = 16
 #: families of 17 files each) join two groups.
 UNCONFIRMED_DISTANCE = 1.0
 #: Version of what the on-disk pair store holds (part of ``store_fingerprint``):
-#: 2 added ``PairEvidence.outcome``.
-PAIR_STORE_FORMAT = 2
+#: 2 added ``PairEvidence.outcome``; 3: lines refined after the grid, the longer
+#: video's coverage counted end to end, relative low-information flags, and
+#: the copy-or-take checks (``TrackCache.copy_or_take``).
+PAIR_STORE_FORMAT = 3
 
 
 class TrackCache:
@@ -116,7 +122,8 @@ class TrackCache:
         d = {"format": CACHE_FORMAT, "max_frames": self.max_frames, "zooms": self.zooms,
              "speeds": self.speeds, "mirror": self.mirror, "rotate": self.rotate, "thumb": THUMB_SIDE,
              "spacing": SECONDS_BETWEEN_FRAMES, "ncc": MIN_FRAME_NCC, "coverage": MIN_COVERAGE,
-             "matched": MIN_MATCHED_FRAMES, "pair_format": PAIR_STORE_FORMAT}
+             "matched": MIN_MATCHED_FRAMES, "pair_format": PAIR_STORE_FORMAT,
+             "takes": [takes.MIN_MOTION_AGREEMENT, takes.MAX_STILL_CHANGE]}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def _stored(self, kind: str, rel_a: str, rel_b: str, extra: str = ""):
@@ -187,6 +194,31 @@ class TrackCache:
         return verify_pair(a, b, weights_a=wa, weights_b=wb, speeds=self.speeds, mirror=self.mirror,
                            rotate=self.rotate,
                            names=(Path(rel_a).name, Path(rel_b).name))
+
+
+    def copy_or_take(self, rel_a: str, rel_b: str, duration_a=None, duration_b=None) -> TakeCheck:
+        """``takes.copy_or_take`` of the pair's frames aligned on its verified line
+        (``verify``, same weights), cached like the pair result."""
+        ev = self.verify(rel_a, rel_b, duration_a, duration_b)
+        key = ("take", rel_a, rel_b, _digest(self.weights.get(rel_a)), _digest(self.weights.get(rel_b)))
+        if key not in self._pairs:
+            extra = hashlib.sha256(json.dumps(ev.to_dict(), sort_keys=True).encode()).hexdigest()
+            skey, hit = self._stored("take", rel_a, rel_b, extra)
+            if hit is not None:
+                try:
+                    self._pairs[key] = TakeCheck.from_dict(hit)
+                    return self._pairs[key]
+                except (KeyError, TypeError, ValueError) as e:
+                    log.warning("stored copy check for %s / %s is unusable (%s); recomputing",
+                                rel_a, rel_b, e)
+            step = pair_spacing(duration_a, duration_b)
+            a, b = self.get(rel_a, step), self.get(rel_b, step)
+            self._pairs[key] = (TakeCheck(verdict=TakeVerdict.UNCHECKED,
+                                          reason="could not decode one of the videos")
+                                if a is None or b is None else copy_or_take(a, b, ev))
+            if skey is not None:
+                self.store.put(skey, self._pairs[key].to_dict())
+        return self._pairs[key]
 
 
 def _digest(w) -> Optional[bytes]:
