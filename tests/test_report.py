@@ -163,23 +163,28 @@ def test_tiny_report_review_reasons_with_frame_check(tiny):
     assert "Not scanned:" in text and "notes.txt: not a video extension" in text
 
 
-def test_tiny_report_chain_member_goes_to_review(tiny):
-    """Without the frame check a member that joined through another member (its own
-    distance to the kept file > epsilon) is never proposed for removal."""
+def test_tiny_report_chain_member_gets_its_own_group(tiny):
+    """Without the frame check a file that joined the DBSCAN group only through
+    another member (its own distance to the kept file > epsilon) is never proposed
+    for removal there: it is the kept file of its own group (``grouping``), where
+    the member it matched is listed for review only."""
     cfg = Config(verify_frames=False, epsilon=0.1)
-    # middle_big (kept: highest resolution) - src 0.08, src - other 0.08, middle_big - other ~0.3
+    # middle_big - src 0.08, src - other 0.08, middle_big - other ~0.3
     a = np.deg2rad([0.0, 23.0, 46.0])
     emb = _emb(tiny, np.stack([np.cos(a), np.sin(a)], axis=1)[[1, 0, 2]])
     dups = find_duplicates(emb.embeddings, epsilon=cfg.epsilon)
-    (g,) = build_report(emb, dups, cfg)["groups"]
-    # src sits between the other two: whichever end the keep rule keeps, the far end
-    # joined only through src and goes to review, src itself is removed
-    assert g["keep"] in ("middle_big.mp4", "other.mp4")
-    far = "other.mp4" if g["keep"] == "middle_big.mp4" else "middle_big.mp4"
-    assert g["remove"] == ["src.mp4"] and g["review"] == [far]
-    (chained,) = [m for m in g["members"] if m["path"] == far]
-    assert "joined the group through other members" in chained["review_reason"]
-    assert chained["distance_to_keep"] > cfg.epsilon
+    assert dups.groups == [[0, 1, 2]]
+    first, second = build_report(emb, dups, cfg)["groups"]
+    # src sits between the other two: whichever end the keep rule keeps, src is removed
+    # there; the far end joined only through src and is kept in a group of its own,
+    # where src is listed for review only
+    assert first["keep"] in ("middle_big.mp4", "other.mp4")
+    far = "other.mp4" if first["keep"] == "middle_big.mp4" else "middle_big.mp4"
+    assert first["remove"] == ["src.mp4"] and first["review"] == []
+    assert second["keep"] == far and second["remove"] == [] and second["review"] == ["src.mp4"]
+    (m,) = second["members"]
+    assert m["review_reason"] == (f"also in the group of {first['keep']}; {far} matches it, "
+                                  f"but not {first['keep']}")
 
 
 # ---------------------------------------------------------------------------

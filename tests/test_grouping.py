@@ -1,0 +1,186 @@
+"""Groups around kept files: no chaining, compilations apart, possible duplicates listed.
+
+Pure tests of ``grouping`` on hand-built confirmed graphs, then real videos made
+with the ``conftest`` helpers, scanned through ``pipeline.group_and_report``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vdedup_lib.alignment import PairEvidence, PairOutcome, failed_evidence
+from vdedup_lib.clustering import group_by_distance
+from vdedup_lib.grouping import (KEEP_MIN_SHARE, find_compilation, group_around_keeps,
+                                 possible_duplicates)
+
+EPS = 0.15
+
+
+def _evidence(a_span, b_span, *, verified=True) -> PairEvidence:
+    return PairEvidence(frame_similarity=0.95, coverage=0.9, offset_seconds=0.0,
+                        a_span_seconds=tuple(a_span), b_span_seconds=tuple(b_span), mirrored=False,
+                        zooms=(1.0, 1.0), verified=verified, reason="frames match",
+                        outcome=PairOutcome.VERIFIED if verified else PairOutcome.LOW_COVERAGE)
+
+
+def _dups(n, edges, *, spans=None, similarity=None, evidence=None):
+    """``DuplicateGroups`` of ``n`` files whose confirmed pairs are ``edges`` (fused distance
+    0.05, every other pair 1.5), ``spans[(i, j)] = (span in i, span in j)`` of the
+    verified pairs, ``similarity`` the pooled similarity (default 1 - distance)."""
+    d = np.full((n, n), 1.5)
+    np.fill_diagonal(d, 0.0)
+    for i, j in edges:
+        d[i, j] = d[j, i] = 0.05
+    sim = np.clip(1.0 - d, -1.0, 1.0) if similarity is None else np.asarray(similarity, float)
+    dups = group_by_distance(d, epsilon=EPS, similarity=sim)
+    ev = dict(evidence or {})
+    for (i, j), (si, sj) in (spans or {}).items():
+        ev[(min(i, j), max(i, j))] = _evidence(si, sj) if i < j else _evidence(sj, si)
+    dups.evidence = ev
+    return dups
+
+
+def _rank(order):
+    """A keep rule preferring the rows in ``order`` (earlier = better)."""
+    pos = {r: k for k, r in enumerate(order)}
+    return lambda rows: min(rows, key=lambda r: pos.get(r, len(pos) + r))
+
+
+def _summary(grouping):
+    return sorted((g.keep, tuple(g.members), tuple(sorted(g.review))) for g in grouping.groups)
+
+
+def test_a_chain_gives_two_groups_each_with_its_own_keep():
+    """A-B-C, C confirmed only with B, A the best file: A keeps B; C is kept in its own
+    group, where B (handled in A's group) is listed for review only."""
+    A, B, C = 0, 1, 2
+    dups = _dups(3, [(A, B), (B, C)])
+    assert dups.groups == [[0, 1, 2]]  # DBSCAN chains them into one group
+    g = group_around_keeps(dups, choose_keep=_rank([A, C, B]), names=["a", "b", "c"])
+    assert _summary(g) == [(A, (B,), ()), (C, (), (B,))]
+    (own,) = [x for x in g.groups if x.keep == C]
+    assert own.review[B] == "also in the group of a; c matches it, but not a"
+    assert g.compilations == {} and g.possible_duplicates == []
+
+
+def test_chain_member_confirmed_directly_joins_the_kept_file():
+    """A pair DBSCAN never compared but confirmed by direct evidence joins the group."""
+    A, B, C = 0, 1, 2
+    dups = _dups(3, [(A, B), (B, C)])
+    calls = []
+
+    def evidence(a, b):
+        calls.append((a, b))
+        return _evidence((0, 5), (0, 5))
+    g = group_around_keeps(dups, choose_keep=_rank([A, B, C]), evidence=evidence)
+    assert _summary(g) == [(A, (B, C), ())] and calls == [(A, C)]
+
+
+def test_two_sources_joined_by_one_bridge_pair_stay_two_groups():
+    """Issue 13: one confirmed pair between a copy of X and a copy of Y joined two
+    groups and put all of Y under review.  Now Y's copies get Y's kept file."""
+    xs, ys = list(range(0, 5)), list(range(5, 10))
+    edges = [(i, j) for grp in (xs, ys) for a, i in enumerate(grp) for j in grp[a + 1:]]
+    edges.append((4, 9))  # the bridge pair
+    dups = _dups(10, edges)
+    assert dups.groups == [list(range(10))]
+    g = group_around_keeps(dups, choose_keep=_rank([0, 5]))
+    assert _summary(g) == [(0, (1, 2, 3, 4), ()), (5, (6, 7, 8, 9), ())]
+
+
+def test_a_look_alike_confirmed_with_one_copy_is_not_kept_over_the_source():
+    """Issue 13: a look-alike (the best file by the keep rule) confirmed with one copy
+    became the kept file and the source's 6 copies sat under review.  It is not a
+    keep candidate (confirmed with less than KEEP_MIN_SHARE of the core), and the
+    source and all its copies form one group around the source."""
+    S, L, copies = 0, 7, list(range(1, 7))
+    src = [S] + copies
+    edges = [(i, j) for a, i in enumerate(src) for j in src[a + 1:]] + [(L, 1)]
+    dups = _dups(8, edges)
+    g = group_around_keeps(dups, choose_keep=_rank([L, S]))
+    assert _summary(g) == [(S, tuple(copies), ()), (L, (), (1,))]
+    assert 2 / 8 < KEEP_MIN_SHARE
+
+
+def _bridge_dups():
+    """A0, A1 (copies of A, 3 s), B0, B1 (copies of B, 3 s), X = A then B (6 s),
+    X2 a copy of X.  A's and B's files do not confirm each other."""
+    A0, A1, B0, B1, X, X2 = range(6)
+    spans = {(A0, A1): ((0, 3), (0, 3)), (B0, B1): ((0, 3), (0, 3)), (X, X2): ((0, 6), (0, 6))}
+    for x in (X, X2):
+        spans[(x, A0)] = ((0.0, 2.9), (0, 2.9))
+        spans[(x, A1)] = ((0.25, 2.75), (0, 2.5))
+        spans[(x, B0)] = ((3.0, 5.9), (0, 2.9))
+        spans[(x, B1)] = ((3.0, 5.75), (0, 2.75))
+    return _dups(6, list(spans), spans=spans), (A0, A1, B0, B1, X, X2)
+
+
+def test_a_compilation_never_merges_the_groups_it_holds():
+    dups, (A0, A1, B0, B1, X, X2) = _bridge_dups()
+    assert dups.groups == [list(range(6))]
+    # the keep rule likes the compilation best (longest): it must still not be kept for A or B
+    g = group_around_keeps(dups, choose_keep=_rank([X, X2, A0, B0]),
+                           names=["a0", "a1", "b0", "b1", "x", "x2"], durations=[3, 3, 3, 3, 6, 6])
+    assert _summary(g) == [(A0, (A1,), ()), (B0, (B1,), ()), (X, (X2,), ())]
+    assert set(g.compilations) == {X, X2}
+    c = g.compilations[X]
+    assert (c.first, c.second) == ([A0, A1], [B0, B1])
+    assert c.reason == ("holds parts of two groups: 0:00.0-0:02.9 matches the group of a0; "
+                        "0:03.0-0:05.9 matches the group of b0 (never kept or removed for them)")
+
+
+def test_an_original_whose_copies_do_not_confirm_each_other_stays_one_group():
+    """A crop and a grey copy of O both confirm O but not each other: their spans in O
+    overlap, so O is no compilation, and the group is O with both."""
+    O, crop, grey = 0, 1, 2
+    spans = {(O, crop): ((0.25, 5.75), (0, 5.5)), (O, grey): ((0.0, 6.0), (0, 6.0))}
+    dups = _dups(3, list(spans), spans=spans)
+    g = group_around_keeps(dups, choose_keep=_rank([O]), durations=[6, 6, 6])
+    assert _summary(g) == [(O, (crop, grey), ())] and g.compilations == {}
+
+
+def test_find_compilation_rules():
+    adj = {0: {1, 2}, 1: {0}, 2: {0}}
+    spans = {(0, 1): (0.0, 4.0), (0, 2): (4.2, 8.0)}
+    c = find_compilation(0, adj, spans, duration=8.0)
+    assert c is not None and (c.first, c.second) == ([1], [2])
+    # the two sides confirm each other: one video
+    assert find_compilation(0, {0: {1, 2}, 1: {0, 2}, 2: {0, 1}}, spans, duration=8.0) is None
+    # overlapping by more than the tolerance: one video's trims
+    assert find_compilation(0, adj, {(0, 1): (0.0, 5.0), (0, 2): (3.0, 8.0)}, duration=8.0) is None
+    # one side is a short stretch (a shared intro): not a compilation
+    assert find_compilation(0, adj, {(0, 1): (0.0, 1.0), (0, 2): (1.5, 10.0)}, duration=10.0) is None
+    # a whole copy straddling the cut is not looked at
+    adj3 = {0: {1, 2, 3}, 1: {0, 3}, 2: {0, 3}, 3: {0, 1, 2}}
+    spans3 = {**spans, (0, 3): (0.0, 8.0)}
+    assert find_compilation(0, adj3, spans3, duration=8.0) is not None
+    # no spans (no frame evidence): nothing to decide on
+    assert find_compilation(0, adj, {}, duration=8.0) is None
+
+
+def test_possible_duplicates_are_unconfirmed_very_similar_pairs_outside_groups():
+    n = 5
+    sim = np.full((n, n), 0.3)
+    np.fill_diagonal(sim, 1.0)
+    for i, j, s in [(0, 1, 0.995), (1, 2, 0.99), (3, 4, 0.999), (0, 3, 0.5)]:
+        sim[i, j] = sim[j, i] = s
+    blank = failed_evidence(PairOutcome.BLANK, "no informative frames to compare (blank video)")
+    evidence = {(0, 1): blank, (1, 2): failed_evidence(PairOutcome.NO_ALIGNMENT, "no line"),
+                (3, 4): _evidence((0, 2), (0, 2))}
+    dups = _dups(n, [(3, 4)], similarity=sim, evidence=evidence)
+    g = group_around_keeps(dups, choose_keep=_rank([3]), possible_similarity=0.98)
+    assert _summary(g) == [(3, (4,), ())]
+    (p,) = g.possible_duplicates
+    assert p.rows == [0, 1, 2] and p.similarity == pytest.approx(0.995)
+    assert [(i, j, o) for i, j, _, o, _ in p.pairs] == [(0, 1, "blank"), (1, 2, "no_alignment")]
+    assert "blank video" in p.pairs[0][4]
+    # a higher threshold drops the 0.99 pair; pairs never compared say so
+    dups.evidence = {}
+    q, r = possible_duplicates(dups, [], min_similarity=0.992)
+    assert q.rows == [3, 4] and r.rows == [0, 1] and r.pairs[0][3] == "not_compared"
+
+
+def test_keep_rule_must_pick_a_candidate():
+    dups = _dups(2, [(0, 1)])
+    with pytest.raises(ValueError, match="choose_keep returned 7"):
+        group_around_keeps(dups, choose_keep=lambda rows: 7)
