@@ -184,3 +184,147 @@ def test_keep_rule_must_pick_a_candidate():
     dups = _dups(2, [(0, 1)])
     with pytest.raises(ValueError, match="choose_keep returned 7"):
         group_around_keeps(dups, choose_keep=lambda rows: 7)
+
+
+# ---------------------------------------------------------------------------
+# Real videos (conftest helpers), one default scan of a folder of four cases
+# ---------------------------------------------------------------------------
+
+def _resize(frames, w, h):
+    import cv2
+
+    return [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames]
+
+
+def _crop(frames, keep):
+    """Centre crop keeping ``keep`` of each side, back to the same size (a zoomed copy)."""
+    import cv2
+
+    out = []
+    for f in frames:
+        h, w = f.shape[:2]
+        dy, dx = int(h * (1 - keep) / 2), int(w * (1 - keep) / 2)
+        out.append(cv2.resize(f[dy:h - dy, dx:w - dx], (w, h), interpolation=cv2.INTER_CUBIC))
+    return out
+
+
+def _grey(frames):
+    return [np.repeat(f.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8) for f in frames]
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    """Four cases in one folder, scanned with the default settings (frames checked):
+
+    * ``bridge/``: A (3 s), B (3 s, another photo), their smaller copies, ``ab.mp4``
+      = A then B at a higher resolution (the keep rule's favourite), and a copy of it;
+    * ``orig/``: O (5 s, the largest), a zoomed copy of its first 3 s and a grey copy of
+      its last 3 s (they overlap by 1 s: 33 % of each, so they do not confirm each other);
+    * ``chain/``: a = frames 0-40, b = 15-55, c = 30-70 of one pan (a-b and b-c overlap
+      62 %, a-c 25 %); a is the largest, then c, then b;
+    * ``flat/``: a nearly flat grey clip and its smaller copy (nothing for frames to match).
+    """
+    from conftest import scene, write_video
+    from vdedup_lib.config import Config
+    from vdedup_lib.encoder import encode_videos
+    from vdedup_lib.pipeline import group_and_report
+
+    d = tmp_path_factory.mktemp("grouping")
+    big = lambda fr: _resize(fr, 160, 120)  # noqa: E731
+    a = [scene(0, t) for t in range(30)]
+    b = [scene(3, t) for t in range(30)]
+    write_video(d / "bridge" / "a.mp4", a)
+    write_video(d / "bridge" / "a_small.mp4", _resize(a, 96, 72))
+    write_video(d / "bridge" / "b.mp4", b)
+    write_video(d / "bridge" / "b_small.mp4", _resize(b, 96, 72))
+    write_video(d / "bridge" / "ab.mp4", big(a + b))
+    write_video(d / "bridge" / "ab_copy.mp4", _resize(a + b, 112, 84))
+    o = [scene(1, t) for t in range(50)]
+    write_video(d / "orig" / "o.mp4", big(o))
+    write_video(d / "orig" / "o_zoom_first.mp4", _crop(o[:30], 0.85))
+    write_video(d / "orig" / "o_grey_last.mp4", _grey(o[20:]))
+    pan = [scene(2, t) for t in range(70)]
+    write_video(d / "chain" / "a.mp4", big(pan[0:40]))
+    write_video(d / "chain" / "b.mp4", pan[15:55])
+    write_video(d / "chain" / "c.mp4", _resize(pan[30:70], 144, 108))
+    yy, xx = np.mgrid[0:96, 0:128]
+    flat = [np.repeat((118 + 4 * np.sin(xx / 40 + t / 10) + yy / 40)[..., None], 3, 2).astype(np.uint8)
+            for t in range(30)]
+    write_video(d / "flat" / "grey.mp4", flat)
+    write_video(d / "flat" / "grey_small.mp4", _resize(flat, 96, 72))
+    cfg = Config(videos_dir=d, use_cache=False)
+    emb = encode_videos(config=cfg, progress=False)
+    return group_and_report(emb, cfg), emb
+
+
+def _groups_of(report, path):
+    return [g for g in report["groups"] if path == g["keep"] or path in [m["path"] for m in g["members"]]]
+
+
+def _only(report, folder):
+    return [g for g in report["groups"] if g["keep"].startswith(folder)]
+
+
+def test_bridge_video_never_merges_the_two_groups(scanned):
+    report, _ = scanned
+    groups = _only(report, "bridge/")
+    by_keep = {g["keep"]: g for g in groups}
+    assert by_keep["bridge/a.mp4"]["remove"] == ["bridge/a_small.mp4"]
+    assert by_keep["bridge/b.mp4"]["remove"] == ["bridge/b_small.mp4"]
+    for g in groups:  # never merged: no group holds both A's and B's files
+        files = {g["keep"], *g["remove"], *g["review"]}
+        assert not ({"bridge/a.mp4", "bridge/a_small.mp4"} & files
+                    and {"bridge/b.mp4", "bridge/b_small.mp4"} & files), g
+    # the compilations are in neither group: never kept for them, never removed there
+    for p in ("bridge/ab.mp4", "bridge/ab_copy.mp4"):
+        for g in _groups_of(report, p):
+            assert {g["keep"], *(m["path"] for m in g["members"])} <= {"bridge/ab.mp4", "bridge/ab_copy.mp4"}
+    comps = {c["path"]: c for c in report["compilations"]}
+    assert set(comps) == {"bridge/ab.mp4", "bridge/ab_copy.mp4"}
+    why = comps["bridge/ab.mp4"]["reason"]
+    assert why.startswith("holds parts of two groups: 0:00") and "the group of bridge/a.mp4" in why
+    assert "the group of bridge/b.mp4" in why
+    first, second = comps["bridge/ab.mp4"]["parts"]
+    assert first["end_seconds"] <= 3.25 and second["start_seconds"] >= 2.75
+    assert set(first["paths"]) == {"bridge/a.mp4", "bridge/a_small.mp4"}
+    # the compilation and its copy are one group of their own
+    (own,) = _groups_of(report, "bridge/ab_copy.mp4")
+    assert own["keep"] == "bridge/ab.mp4" and own["remove"] == ["bridge/ab_copy.mp4"]
+
+
+def test_original_whose_copies_do_not_confirm_each_other_is_one_group(scanned):
+    report, _ = scanned
+    (g,) = _only(report, "orig/")
+    assert g["keep"] == "orig/o.mp4"
+    assert sorted(g["remove"]) == ["orig/o_grey_last.mp4", "orig/o_zoom_first.mp4"]
+    assert not any(c["path"].startswith("orig/") for c in report["compilations"])
+
+
+def test_chain_gives_two_groups_each_with_its_own_kept_file(scanned):
+    report, _ = scanned
+    groups = _only(report, "chain/")
+    assert [g["keep"] for g in groups] == ["chain/a.mp4", "chain/c.mp4"]
+    first, second = groups
+    assert first["remove"] == ["chain/b.mp4"] and first["review"] == []
+    assert second["remove"] == [] and second["review"] == ["chain/b.mp4"]
+    (m,) = second["members"]
+    assert m["review_reason"] == "also in the group of chain/a.mp4; chain/c.mp4 matches it, but not chain/a.mp4"
+    removed = [p for g in report["groups"] for p in g["remove"]]
+    assert "chain/c.mp4" not in removed and "chain/a.mp4" not in removed
+
+
+def test_flat_pair_is_listed_as_possible_duplicates_never_removed(scanned):
+    from vdedup_lib.grouping import POSSIBLE_DUPLICATE_SIMILARITY
+    from vdedup_lib.report import format_summary
+
+    report, _ = scanned
+    assert not _only(report, "flat/") and not _groups_of(report, "flat/grey_small.mp4")
+    (p,) = [p for p in report["possible_duplicates"] if "flat/grey.mp4" in p["paths"]]
+    assert p["paths"] == ["flat/grey.mp4", "flat/grey_small.mp4"]
+    assert p["similarity"] >= POSSIBLE_DUPLICATE_SIMILARITY
+    (pair,) = p["pairs"]
+    assert pair["outcome"] in ("blank", "no_alignment", "low_coverage") and pair["reason"]
+    text = format_summary(report)
+    assert "set(s) of possible duplicates" in text and "flat/grey.mp4, flat/grey_small.mp4" in text
+    removed = {r for g in report["groups"] for r in g["remove"]}
+    assert not removed & {"flat/grey.mp4", "flat/grey_small.mp4"}
