@@ -11,7 +11,7 @@ import pytest
 from vdedup_lib.alignment import PairEvidence, PairOutcome, failed_evidence
 from vdedup_lib.clustering import group_by_distance
 from vdedup_lib.grouping import (KEEP_MIN_SHARE, find_compilation, group_around_keeps,
-                                 possible_duplicates)
+                                 possible_duplicates, unmatched_stretch)
 
 EPS = 0.15
 
@@ -129,6 +129,73 @@ def test_a_compilation_never_merges_the_groups_it_holds():
                         "0:03.0-0:05.9 matches the group of b0 (never kept or removed for them)")
 
 
+def _one_sided(probe_hit: bool, v0_is_u: bool = False):
+    """X (10 s) = V then U; U0, U1 (5 s) match X's 5-10 s and are its only partial
+    matches; X2 is a whole copy of X; V0 (5 s) was never compared with X (the
+    candidate cap) and is pooled-similar to it."""
+    X, X2, U0, U1, V0 = range(5)
+    spans = {(X, X2): ((0, 10), (0, 10)), (U0, U1): ((0, 5), (0, 5))}
+    for x in (X, X2):
+        spans[(x, U0)] = ((5.0, 10.0), (0, 5))
+        spans[(x, U1)] = ((5.25, 9.75), (0.25, 4.75))
+    sim = np.full((5, 5), 0.2)
+    np.fill_diagonal(sim, 1.0)
+    for i, j in spans:
+        sim[i, j] = sim[j, i] = 0.95
+    sim[X, V0] = sim[V0, X] = sim[X2, V0] = sim[V0, X2] = 0.75
+    dups = _dups(5, list(spans), spans=spans, similarity=sim)
+    calls = []
+
+    def evidence(a, b):
+        calls.append((a, b))
+        if v0_is_u and a == V0:  # V0 is more of U: its frames align with U's
+            return _evidence((0.0, 2.0), (0.0, 2.0), verified=False)
+        if b == V0:  # a part of V0 in X's first half (too little of V0 to verify)
+            return _evidence((0.0, 4.9) if probe_hit else (0.0, 2.0), (0.0, 4.9), verified=False)
+        return failed_evidence(PairOutcome.NO_ALIGNMENT, "no line")
+    return dups, evidence, calls
+
+
+def test_a_compilation_whose_other_part_was_never_compared_is_found_by_probing():
+    """Measured on the accuracy set: the candidate cap kept bikes' files from a
+    bikes-then-bunny compilation, so only bunny's side confirmed it, and it was kept
+    over bunny's files.  Its unmatched stretch is now checked against its nearest
+    files: V0 is found there, and X is a compilation (with its copy X2)."""
+    X, X2, U0, U1, V0 = range(5)
+    dups, evidence, calls = _one_sided(True)
+    g = group_around_keeps(dups, choose_keep=_rank([X, X2, U0]), evidence=evidence,
+                           durations=[10, 10, 5, 5, 5], names=["x", "x2", "u0", "u1", "v0"])
+    assert _summary(g) == [(X, (X2,), ()), (U0, (U1,), ())]
+    assert set(g.compilations) == {X, X2} and (X, V0) in calls
+    c = g.compilations[X]
+    assert (c.first, c.second) == ([V0], [U0, U1])
+    assert c.reason.startswith("holds parts of two groups: 0:00.0-0:04.9 matches v0; "
+                               "0:05.0-0:10.0 matches the group of u0")
+
+
+def test_a_file_found_in_the_stretch_that_aligns_with_the_first_part_is_no_second_part():
+    """Measured: a letterboxed copy whose first 1.6 s were unmatched found there a logo
+    copy of the same video that the scan had not grouped.  V0 aligning with U's files
+    is more of the same video: X is no compilation and stays the kept file."""
+    X, X2, U0, U1, V0 = range(5)
+    dups, evidence, calls = _one_sided(True, v0_is_u=True)
+    g = group_around_keeps(dups, choose_keep=_rank([X, X2, U0]), evidence=evidence,
+                           durations=[10, 10, 5, 5, 5])
+    assert _summary(g) == [(X, (X2, U0, U1), ())] and g.compilations == {}
+    assert (V0, U0) in calls or (V0, U1) in calls
+
+
+def test_a_longer_original_with_only_trimmed_copies_is_still_kept():
+    """Same graph, V0 aligning with less than half of the unmatched stretch: X holds
+    U's files and more of itself (a trimmed copy's original); it stays their kept file."""
+    X, X2, U0, U1, V0 = range(5)
+    dups, evidence, calls = _one_sided(False)
+    g = group_around_keeps(dups, choose_keep=_rank([X, X2, U0]), evidence=evidence,
+                           durations=[10, 10, 5, 5, 5])
+    assert _summary(g) == [(X, (X2, U0, U1), ())] and g.compilations == {}
+    assert {b for _, b in calls} == {V0}  # only the file never compared, nearest first
+
+
 def test_an_original_whose_copies_do_not_confirm_each_other_stays_one_group():
     """A crop and a grey copy of O both confirm O but not each other: their spans in O
     overlap, so O is no compilation, and the group is O with both."""
@@ -156,6 +223,20 @@ def test_find_compilation_rules():
     assert find_compilation(0, adj3, spans3, duration=8.0) is not None
     # no spans (no frame evidence): nothing to decide on
     assert find_compilation(0, adj, {}, duration=8.0) is None
+
+
+def test_unmatched_stretch_rules():
+    adj = {0: {1, 2}}
+    # a whole copy (1) and a clip of the last 40 % (2): the first 60 % is unmatched
+    assert unmatched_stretch(0, adj, {(0, 1): (0.1, 9.9), (0, 2): (6.0, 10.0)}, duration=10) == (
+        [2], (0.0, 6.0), 10.0)
+    # a trim keeping the middle 65 %: 17.5 % either side is too short
+    assert unmatched_stretch(0, adj, {(0, 1): (0.1, 9.9), (0, 2): (1.75, 8.25)}, duration=10) is None
+    # whole copies only: nothing partial
+    assert unmatched_stretch(0, adj, {(0, 1): (0.1, 9.9), (0, 2): (0.0, 10.0)}, duration=10) is None
+    # the gap between two clips is found
+    adj3 = {0: {1, 2}}
+    assert unmatched_stretch(0, adj3, {(0, 1): (0.0, 3.0), (0, 2): (7.0, 10.0)}, duration=10)[1] == (3.0, 7.0)
 
 
 def test_possible_duplicates_are_unconfirmed_very_similar_pairs_outside_groups():
@@ -308,7 +389,8 @@ def test_chain_gives_two_groups_each_with_its_own_kept_file(scanned):
     assert first["remove"] == ["chain/b.mp4"] and first["review"] == []
     assert second["remove"] == [] and second["review"] == ["chain/b.mp4"]
     (m,) = second["members"]
-    assert m["review_reason"] == "also in the group of chain/a.mp4; chain/c.mp4 matches it, but not chain/a.mp4"
+    assert m["review_reason"] == ("also in the group of chain/a.mp4; chain/c.mp4 matches it, "
+                                  "but not chain/a.mp4")
     removed = [p for g in report["groups"] for p in g["remove"]]
     assert "chain/c.mp4" not in removed and "chain/a.mp4" not in removed
 

@@ -19,7 +19,10 @@ that confirms one copy can become the kept file of the real source's copies.
   parts of two groups: ...").  Compilations that are copies of each other form
   their own group.  An original whose copies do not confirm each other (a
   crop and a grey copy) is no compilation: those copies cover *overlapping*
-  spans of it.
+  spans of it.  When a file's matches leave a long stretch of it unmatched
+  (``unmatched_stretch``), its nearest files by pooled similarity that the
+  candidate search's neighbour cap kept from it are checked too
+  (``_Confirmed.probe``): one found inside that stretch is the second part.
 * **Groups around keeps** (``_keep_groups``).  In each connected piece of
   files not yet grouped, the best-connected file (most confirmed neighbours)
   and those of its neighbours confirmed with at least half of its
@@ -73,6 +76,26 @@ COMPILATION_OVERLAP_FRACTION = 0.03
 #: Each side of a compilation spans at least this fraction of it: a short
 #: matched stretch (a shared intro, a logo sting) does not make a compilation.
 COMPILATION_MIN_PART_FRACTION = 0.2
+
+#: A file whose confirmed matches (besides its whole copies) leave a stretch of
+#: at least ``COMPILATION_MIN_PART_FRACTION`` of it unmatched is checked frame
+#: by frame against this many of its nearest files by pooled similarity outside
+#: its DBSCAN group (within ``verify.CANDIDATE_FACTOR x epsilon``).
+#: Rule: the neighbour cap of the candidate search (``verify.MAX_NEIGHBOURS``)
+#: is what hides the other part of a compilation (measured: a compilation of
+#: bikes then bunny had its 19 bunny files as its nearest, and the bikes files
+#: at ranks 21-39, pooled similarity 0.63-0.71), so as many again are looked at.
+#: A part found there need not verify: bikes (320x136) sat letterboxed in the
+#: 320x180 compilation and its files aligned with its first 2.3-3.5 s over only
+#: 15-49 % of their frames, so an alignment over half the stretch is enough.
+PROBE_NEIGHBOURS = 16
+
+#: A file found in a compilation's unmatched stretch is its second part only if
+#: its frames align with none of this many files of the first part (those most
+#: similar to it by pooled similarity).  Measured: a letterboxed copy of rocket
+#: whose matches left its first 1.6 s unmatched had there a logo copy of rocket
+#: that the scan had not grouped: more of the same video, not a second part.
+PROBE_SIDE_CHECKS = 3
 
 #: A file may be kept only when it is confirmed with at least this share of the
 #: best-connected file's neighbourhood (itself and its neighbours, in the piece
@@ -175,12 +198,16 @@ def group_around_keeps(dups, *, choose_keep: KeepRule, evidence: Optional[Eviden
     for comp in dups.groups:
         adj = graph.adjacency(comp)
         found = {b: c for b in sorted(comp)
-                 if (c := find_compilation(b, adj, graph.spans, duration=_at(durations, b)))}
+                 if (c := find_compilation(b, adj, graph.spans, duration=_at(durations, b))
+                     or graph.probe(b, adj, duration=_at(durations, b), exclude=set(comp)))}
         plain = [i for i in comp if i not in found]
         groups += _keep_groups(plain, adj, choose_keep, graph, names)
-        groups += _keep_groups(sorted(found), adj, choose_keep, graph, names)  # copies of compilations
+        whole = {b: {u for u in adj[b] & set(found)
+                     if _whole(b, u, graph.spans, durations) and _whole(u, b, graph.spans, durations)}
+                 for b in found}
+        groups += _keep_groups(sorted(found), whole, choose_keep, graph, names)  # their whole copies
         compilations.update(found)
-    where = {r: g.keep for g in groups for r in [g.keep, *g.members]}
+    where = {r: g.keep for g in groups for r in [g.keep, *g.members] if r not in compilations}
     for c in compilations.values():
         c.reason = _compilation_reason(c, where, names)
     possible = possible_duplicates(dups, groups, min_similarity=possible_similarity)
@@ -226,6 +253,72 @@ class _Confirmed:
         np.fill_diagonal(near, False)
         return {i: {rows[y] for y in np.flatnonzero(near[x]).tolist()} for x, i in enumerate(rows)}
 
+    def probe(self, b: int, adj: dict, *, duration: Optional[float] = None,
+              exclude: Sequence[int] = ()) -> Optional["Compilation"]:
+        """``b`` as a compilation whose second part was never compared with it, or None.
+
+        When ``b``'s confirmed matches (besides its whole copies) leave an
+        unmatched stretch (``unmatched_stretch``), its ``PROBE_NEIGHBOURS``
+        nearest files by pooled similarity outside ``exclude`` (its DBSCAN group)
+        are checked (``evidence``).  The first one whose frames align inside that
+        stretch (verified, or an alignment covering too little of the other file:
+        a part of it) over at least half of the stretch, and align with none of
+        the first part's files (``PROBE_SIDE_CHECKS``), is the second part."""
+        gap = unmatched_stretch(b, adj, self.spans, duration=duration)
+        if gap is None or self.evidence is None:
+            return None
+        first, (g0, g1), extent = gap
+        tol = max(COMPILATION_OVERLAP_SECONDS, COMPILATION_OVERLAP_FRACTION * extent)
+        need = max(COMPILATION_MIN_PART_FRACTION * extent, 0.5 * (g1 - g0))
+        for x in self._nearest(b, exclude=set(exclude) | adj.get(b, set()) | {b}):
+            ev = self.evidence(b, x)
+            if ev is None or not _aligned(ev):
+                continue
+            s, e = (float(t) for t in ev.a_span_seconds)
+            if s >= g0 - tol and e <= g1 + tol and e - s >= need and not self._aligns(x, first):
+                self.spans[(b, x)] = (s, e)
+                inside = (min(self.spans[(b, u)][0] for u in first),
+                          max(self.spans[(b, u)][1] for u in first))
+                sides = sorted([(inside, first), ((s, e), [x])], key=lambda t: t[0][0])
+                return Compilation(row=b, first_span_seconds=sides[0][0], first=sides[0][1],
+                                   second_span_seconds=sides[1][0], second=sides[1][1])
+        return None
+
+    def _aligns(self, x: int, rows: list) -> bool:
+        """Do ``x``'s frames align with any of the ``PROBE_SIDE_CHECKS`` files of ``rows``
+        most similar to it (then ``x`` is more of the same video, not a second part)?"""
+        row = self._similarity_row(x)
+        near = sorted(rows, key=lambda u: -row[u]) if row is not None else list(rows)
+        for u in near[:PROBE_SIDE_CHECKS]:
+            ev = self.evidence(x, u)
+            if ev is not None and _aligned(ev):
+                return True
+        return False
+
+    def _similarity_row(self, b: int) -> Optional[np.ndarray]:
+        """Pooled cosine similarity of ``b`` to every row (None when it cannot be known)."""
+        sim = self.dups.similarity
+        if isinstance(sim, np.ndarray):
+            return np.asarray(sim[b], dtype=np.float64)
+        if self.dups.embeddings is not None:
+            e = np.asarray(self.dups.embeddings, dtype=np.float64)
+            e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+            return e @ e[b]
+        return None
+
+    def _nearest(self, b: int, *, exclude: set) -> list:
+        """Up to ``PROBE_NEIGHBOURS`` rows nearest to ``b`` by pooled similarity, within
+        ``verify.CANDIDATE_FACTOR x epsilon`` pooled distance, not in ``exclude``."""
+        from .verify import CANDIDATE_FACTOR
+
+        row = self._similarity_row(b)
+        if row is None:
+            return []
+        order = np.argsort(-row, kind="stable")
+        floor = 1.0 - CANDIDATE_FACTOR * self.epsilon
+        out = [int(x) for x in order if row[x] >= floor and int(x) not in exclude]
+        return out[:PROBE_NEIGHBOURS]
+
     def direct(self, k: int, x: int) -> bool:
         """Is ``x`` confirmed against ``k`` by direct frame evidence (``evidence(k, x)``)?"""
         if self.evidence is None:
@@ -240,6 +333,11 @@ class _Confirmed:
                     self._add_spans(k, x, ev)
             self._extra[(k, x)] = ok
         return self._extra[(k, x)]
+
+
+def _aligned(ev) -> bool:
+    """Did the frames of the pair align at all (verified, or a line covering too little)?"""
+    return getattr(ev.outcome, "value", ev.outcome) in ("verified", "low_coverage")
 
 
 def _distances(dups, rows: list) -> np.ndarray:
@@ -305,9 +403,47 @@ def find_compilation(b: int, adj: dict, spans: dict, *, duration: Optional[float
     return None
 
 
+def unmatched_stretch(b: int, adj: dict, spans: dict, *, duration: Optional[float] = None
+                      ) -> Optional[tuple]:
+    """``(partial neighbours, (start, end), extent)``: the longest stretch of ``b`` that
+    none of its confirmed neighbours matches, when it is at least
+    ``COMPILATION_MIN_PART_FRACTION`` of ``b`` and some neighbour matches only
+    part of ``b``; None otherwise.  Whole copies of ``b`` (their match leaves no
+    such stretch at either end) are not counted: they hold all of ``b``."""
+    items = [(u, spans[(b, u)]) for u in sorted(adj.get(b, ())) if (b, u) in spans]
+    if not items:
+        return None
+    extent = max(float(duration or 0.0), max(e for _, (_, e) in items))
+    min_part = COMPILATION_MIN_PART_FRACTION * extent
+    partial = [(u, (s, e)) for u, (s, e) in items if s >= min_part or extent - e >= min_part]
+    if not partial or extent <= 0:
+        return None
+    cuts = sorted(partial, key=lambda t: t[1][0])
+    best, at = (0.0, 0.0), 0.0
+    for _, (s, e) in cuts:
+        if s - at > best[1] - best[0]:
+            best = (at, s)
+        at = max(at, e)
+    if extent - at > best[1] - best[0]:
+        best = (at, extent)
+    if best[1] - best[0] < min_part:
+        return None
+    return [u for u, _ in partial], best, extent
+
+
+def _whole(b: int, u: int, spans: dict, durations) -> bool:
+    """Does ``u`` match all of ``b`` (no unmatched stretch of ``COMPILATION_MIN_PART_FRACTION``
+    of ``b`` at either end)?  False when the pair has no spans."""
+    if (b, u) not in spans:
+        return False
+    s, e = spans[(b, u)]
+    extent = max(float(_at(durations, b) or 0.0), e)
+    return s < COMPILATION_MIN_PART_FRACTION * extent and extent - e < COMPILATION_MIN_PART_FRACTION * extent
+
+
 def _compilation_reason(c: Compilation, where: dict, names) -> str:
     """"holds parts of two groups: 0:00.0-0:02.9 matches the group of a.mp4, ..."."""
-    def side(span, rows):
+    def side(span, rows):  # the groups its files are in (not other compilations)
         keeps = sorted({where[r] for r in rows if r in where})
         who = (" and ".join(f"the group of {_name(names, k)}" for k in keeps) if keeps
                else ", ".join(_name(names, r) for r in rows))
