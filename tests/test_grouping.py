@@ -196,6 +196,26 @@ def test_a_longer_original_with_only_trimmed_copies_is_still_kept():
     assert {b for _, b in calls} == {V0}  # only the file never compared, nearest first
 
 
+def test_sparse_graph_groups_equal_the_dense_ones():
+    """The graph method's sparse fused distance (large folders) gives the same groups
+    and compilations as the dense matrix."""
+    import scipy.sparse as sp
+
+    from vdedup_lib.clustering import group_sparse_distance
+
+    dense, _ = _bridge_dups()
+    d = np.where(dense.distance < 1.0, dense.distance, 0.0)
+    sparse = group_sparse_distance(sp.csr_matrix(d), epsilon=EPS,
+                                   similarity=sp.csr_matrix(np.where(d > 0, 1 - d, 0.0)),
+                                   embeddings=np.eye(6))
+    sparse.evidence = dense.evidence
+    assert sparse.groups == dense.groups
+    rule = _rank([4, 5, 0, 2])
+    a = group_around_keeps(dense, choose_keep=rule, durations=[3, 3, 3, 3, 6, 6])
+    b = group_around_keeps(sparse, choose_keep=rule, durations=[3, 3, 3, 3, 6, 6])
+    assert _summary(a) == _summary(b) and set(a.compilations) == set(b.compilations) == {4, 5}
+
+
 def test_an_original_whose_copies_do_not_confirm_each_other_stays_one_group():
     """A crop and a grey copy of O both confirm O but not each other: their spans in O
     overlap, so O is no compilation, and the group is O with both."""
