@@ -18,6 +18,7 @@ LAYERS = {
     "dataset": 1, "sampling": 1, "thumbnails": 1,
     "encoder": 2, "cache": 2,
     "clustering": 3, "verify": 3, "tracks": 3, "alignment": 3, "takes": 3, "verified": 3, "keep": 3,
+    "grouping": 3,
     "report": 4,
     "pipeline": 5,
     "evaluation": 6, "scoring": 6, "synthetic": 6, "calibration": 6, "studies": 6,

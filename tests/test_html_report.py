@@ -390,3 +390,23 @@ def test_page_script_makes_the_plan_overrule_makes_and_refuses_unsafe_choices(vi
     assert Plan.from_dict(plan) == expected
     assert [r.path for r in expected.groups[0].remove] == ["copies/a_small.mp4", odd]
     assert expected.groups[1].review == ["b/b_short.avi", "bad/broken.mp4"]
+
+
+def test_possible_duplicates_and_compilations_get_a_section(video_report):
+    """``report["possible_duplicates"]`` and ``["compilations"]`` (``grouping``) are shown
+    with their reasons in one section; a report without them shows no section."""
+    _, rep = video_report
+    assert "Possible duplicates" not in render_html_report(rep, frames_per_video=1)
+    extra = dict(rep, possible_duplicates=[{
+        "paths": ["flat/a.mp4", "flat/<b>.mp4"], "similarity": 0.9964,
+        "pairs": [{"a": "flat/a.mp4", "b": "flat/<b>.mp4", "similarity": 0.9964, "outcome": "blank",
+                   "reason": "no informative frames to compare (blank video)"}]}],
+        compilations=[{"path": "ab.mp4", "reason": "holds parts of two groups: 0:00.0-0:02.9 ...",
+                       "parts": []}])
+    text = render_html_report(extra, frames_per_video=1)
+    start = text.index("<h2 id='possible-duplicates'>")
+    section = text[start:text.index("</table></div>", start)]
+    assert "flat/&lt;b&gt;.mp4" in section and "<b>.mp4" not in section
+    assert "similarity 0.996" in section and "(blank video)" in section
+    assert "ab.mp4</td><td>compilation</td><td>holds parts of two groups" in section
+    assert "never removed" in section

@@ -100,3 +100,16 @@ def test_evaluate_plan_apply_and_undo(folder, found, tmp_path):
     assert result.ok and not (folder / other).exists() and (folder / keep).is_file()
     assert undo(result.manifest_path).ok
     assert (folder / other).read_bytes() == before
+
+
+def test_duplicates_map_unites_the_groups_a_file_is_listed_in():
+    """A chain a-b-c (``grouping``): b is removed in a's group and listed for review
+    in c's; imagededup's map gives b both groups' files."""
+    from vdedup_lib.pipeline import duplicates_from_report
+
+    report = {"videos": [{"path": p, "status": "ok"} for p in ("a", "b", "c", "d")],
+              "groups": [{"keep": "a", "members": [{"path": "b"}]},
+                         {"keep": "c", "members": [{"path": "b"}]}]}
+    duplicates, groups = duplicates_from_report(report)
+    assert groups == [["a", "b"], ["c", "b"]]
+    assert duplicates == {"a": ["b"], "b": ["a", "c"], "c": ["b"], "d": []}

@@ -32,8 +32,10 @@ def test_sample_report_groups_are_consistent(sample_scan):
         members = [m["path"] for m in g["members"]]
         assert g["keep"] not in members and g["keep_reason"]
         assert sorted(g["remove"] + g["review"]) == sorted(members)
-        assert not grouped & set(members + [g["keep"]])  # a file is in one group only
-        grouped |= set(members + [g["keep"]])
+        # a file is kept or proposed for removal in one group only (grouping: a file
+        # may be listed for review in a second group, never acted on there)
+        assert not grouped & {g["keep"], *g["remove"]}
+        grouped |= {g["keep"], *g["remove"]}
         for m in g["members"]:
             ev = m["verification"]  # the default scan checks frames
             if m["path"] in g["remove"]:
@@ -44,7 +46,8 @@ def test_sample_report_groups_are_consistent(sample_scan):
             else:
                 assert m["review_reason"]
     bad = {v["path"] for v in report["videos"] if v["status"] != "ok"}
-    assert {p for p in bad if p.startswith("bad/")} and not bad & grouped
+    listed = {p for g in report["groups"] for p in [g["keep"], *g["review"]]}
+    assert {p for p in bad if p.startswith("bad/")} and not bad & (grouped | listed)
     for a, b, s in report["pairs"]:
         assert a != b and -1.0 <= s <= 1.0 + 1e-6
 
@@ -163,23 +166,28 @@ def test_tiny_report_review_reasons_with_frame_check(tiny):
     assert "Not scanned:" in text and "notes.txt: not a video extension" in text
 
 
-def test_tiny_report_chain_member_goes_to_review(tiny):
-    """Without the frame check a member that joined through another member (its own
-    distance to the kept file > epsilon) is never proposed for removal."""
+def test_tiny_report_chain_member_gets_its_own_group(tiny):
+    """Without the frame check a file that joined the DBSCAN group only through
+    another member (its own distance to the kept file > epsilon) is never proposed
+    for removal there: it is the kept file of its own group (``grouping``), where
+    the member it matched is listed for review only."""
     cfg = Config(verify_frames=False, epsilon=0.1)
-    # middle_big (kept: highest resolution) - src 0.08, src - other 0.08, middle_big - other ~0.3
+    # middle_big - src 0.08, src - other 0.08, middle_big - other ~0.3
     a = np.deg2rad([0.0, 23.0, 46.0])
     emb = _emb(tiny, np.stack([np.cos(a), np.sin(a)], axis=1)[[1, 0, 2]])
     dups = find_duplicates(emb.embeddings, epsilon=cfg.epsilon)
-    (g,) = build_report(emb, dups, cfg)["groups"]
-    # src sits between the other two: whichever end the keep rule keeps, the far end
-    # joined only through src and goes to review, src itself is removed
-    assert g["keep"] in ("middle_big.mp4", "other.mp4")
-    far = "other.mp4" if g["keep"] == "middle_big.mp4" else "middle_big.mp4"
-    assert g["remove"] == ["src.mp4"] and g["review"] == [far]
-    (chained,) = [m for m in g["members"] if m["path"] == far]
-    assert "joined the group through other members" in chained["review_reason"]
-    assert chained["distance_to_keep"] > cfg.epsilon
+    assert dups.groups == [[0, 1, 2]]
+    first, second = build_report(emb, dups, cfg)["groups"]
+    # src sits between the other two: whichever end the keep rule keeps, src is removed
+    # there; the far end joined only through src and is kept in a group of its own,
+    # where src is listed for review only
+    assert first["keep"] in ("middle_big.mp4", "other.mp4")
+    far = "other.mp4" if first["keep"] == "middle_big.mp4" else "middle_big.mp4"
+    assert first["remove"] == ["src.mp4"] and first["review"] == []
+    assert second["keep"] == far and second["remove"] == [] and second["review"] == ["src.mp4"]
+    (m,) = second["members"]
+    assert m["review_reason"] == (f"also in the group of {first['keep']}; {far} matches it, "
+                                  f"but not {first['keep']}")
 
 
 # ---------------------------------------------------------------------------

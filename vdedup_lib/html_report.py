@@ -439,6 +439,26 @@ def _not_compared(report: dict) -> str:
     return "<h2>Files not compared</h2><div class='bad'><table>" + "".join(rows) + "</table></div>"
 
 
+def _possible_duplicates(report: dict) -> str:
+    """The possible duplicates (very similar, not confirmed by the frames; never removed)
+    and the compilations of two groups, with why (nothing when there are none)."""
+    esc = html.escape
+    rows = []
+    for p in report.get("possible_duplicates") or []:
+        for q in p["pairs"]:
+            rows.append(f"<tr><td class='path'>{esc(q['a'])}<br>{esc(q['b'])}</td>"
+                        f"<td>similarity {q['similarity']:.3f}</td><td>{esc(q['reason'])}</td></tr>")
+    for c in report.get("compilations") or []:
+        rows.append(f"<tr><td class='path'>{esc(c['path'])}</td><td>compilation</td>"
+                    f"<td>{esc(c['reason'])}</td></tr>")
+    if not rows:
+        return ""
+    return ("<h2 id='possible-duplicates'>Possible duplicates</h2><p class='legend'>Very similar "
+            "by their embeddings, but the frames could not confirm them (or a file holding parts "
+            "of two groups): listed for review, never removed.</p><div class='bad'><table>"
+            + "".join(rows) + "</table></div>")
+
+
 def render_html_report(report: dict, *, plan=None, frames_per_video: int = DEFAULT_FRAMES_PER_VIDEO,
                        thumb_height: int = DEFAULT_THUMB_HEIGHT, title: Optional[str] = None) -> str:
     """The HTML text of the review page (see ``write_html_report``)."""
@@ -463,7 +483,8 @@ def render_html_report(report: dict, *, plan=None, frames_per_video: int = DEFAU
               for g in plan.groups]
     if not plan.groups:
         parts.append("<p>No duplicate groups were found.</p>")
-    parts += [_not_compared(report), _script(report, plan), "</body></html>"]
+    parts += [_possible_duplicates(report), _not_compared(report), _script(report, plan),
+              "</body></html>"]
     return "".join(parts)
 
 

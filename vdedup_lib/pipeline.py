@@ -74,11 +74,11 @@ class Duplicates:
 def duplicates_from_report(report: dict) -> tuple:
     """``(duplicates, groups)`` of a report: imagededup's file -> duplicates map and the groups."""
     groups = [[g["keep"], *(m["path"] for m in g["members"])] for g in report["groups"]]
-    duplicates = {v["path"]: [] for v in report["videos"] if v.get("status") == "ok"}
-    for members in groups:
+    found = {v["path"]: set() for v in report["videos"] if v.get("status") == "ok"}
+    for members in groups:  # a file listed for review in a second group gets both groups' files
         for p in members:
-            duplicates[p] = sorted(q for q in members if q != p)
-    return duplicates, groups
+            found.setdefault(p, set()).update(q for q in members if q != p)
+    return {p: sorted(q) for p, q in found.items()}, groups
 
 
 def find_duplicates(videos=None, *, config: Optional[Config] = None,

@@ -11,6 +11,9 @@ Shape (paths relative to ``root``; extra keys are additions)::
                               "verification": {verify.PairEvidence.to_dict()},
                               "copy_check": {takes.TakeCheck.to_dict()}}]}],
      "pairs": [[path_a, path_b, similarity], ...],
+     "possible_duplicates": [{"paths", "similarity",
+                              "pairs": [{"a", "b", "similarity", "outcome", "reason"}]}],
+     "compilations": [{"path", "reason", "parts": [{"start_seconds", "end_seconds", "paths"}]}],
      "skipped": [{"path", "reason"}]}
 """
 from __future__ import annotations
@@ -20,8 +23,9 @@ from pathlib import Path
 
 from .clustering import PAIR_SIMILARITY_FLOOR, DuplicateGroups
 from .config import Config
+from .grouping import KeptGroup, group_around_keeps
 from .io_utils import atomic_write_bytes, atomic_write_text, fsync_dir, read_json  # noqa: F401 (re-exported)
-from .keep import GroupJudge, choose_keep, symlink_targets
+from .keep import GroupJudge, choose_keep, decision_for, symlink_targets
 from .verify import MIN_COVERAGE, TrackCache
 
 REPORT_VERSION = 1
@@ -35,7 +39,12 @@ _VIDEO_KEYS = ("status", "reason", "duration_seconds", "fps", "width", "height",
 def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> dict:
     """Report dict for embeddings ``emb`` (``VideoEmbeddings``) grouped as ``dups``.
 
-    In each group the file to keep is chosen by the keep rule
+    Groups are built around their kept file (``grouping.group_around_keeps``):
+    every member is confirmed directly against the group's kept file, files
+    that joined the DBSCAN group only through others get groups of their own,
+    compilations of two groups (``compilations``) join neither, and pairs of
+    very high pooled similarity the frames did not confirm are listed under
+    ``possible_duplicates`` (never removed).  The file to keep is chosen by the keep rule
     (``keep.choose_keep``: content, fidelity on the aligned frames,
     provenance; or ``config.prefer``; files under ``config.keep_in`` always
     kept); the group's ``keep_reason``/``keep_step`` say which step decided
@@ -70,8 +79,9 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
     judge_args = {"root": emb.root, "tracks": tracks, "prefer": config.prefer,
                   "reference": _reference_folders(config, emb.root),
                   "symlink_targets": symlink_targets(emb.root, [p for p, _ in emb.skipped])}
+    grouping = _grouping(dups, paths, infos, tracks, by_path, judge_args)
     groups = [_group(g, dups, paths, infos, tracks, GroupJudge(by_path, **judge_args))
-              for g in dups.groups]
+              for g in grouping.groups]
     videos = []
     for v in emb.videos:
         d = {"path": v["relpath"]}
@@ -84,23 +94,47 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
     settings["model"] = emb.model
     settings["energy_kept"] = emb.energy_kept
     return {"version": REPORT_VERSION, "root": emb.root, "settings": settings, "videos": videos,
-            "groups": groups, "pairs": pairs, "skipped": _skipped(emb),
+            "groups": groups, "pairs": pairs,
+            "possible_duplicates": [_possible(p, paths) for p in grouping.possible_duplicates],
+            "compilations": [_compilation(c, paths) for c in grouping.compilations.values()],
+            "skipped": _skipped(emb),
             "cache": getattr(emb, "cache_stats", None)}
 
 
-def _group(g, dups: DuplicateGroups, paths: list, infos: list, tracks, judge: GroupJudge) -> dict:
-    """One report group: the kept file (``keep.choose_keep`` with ``judge``), and each
-    other member proposed for removal or review."""
-    decision = choose_keep([paths[i] for i in g], judge.infos, judge=judge)
-    k = g[decision.index]
-    others = sorted((i for i in g if i != k),
-                    key=lambda i: (dups.pair_distance(k, i), -dups.pair_similarity(k, i)))
+def _grouping(dups: DuplicateGroups, paths: list, infos: list, tracks, by_path: dict,
+              judge_args: dict):
+    """``grouping.group_around_keeps`` of ``dups`` with the keep rule (``keep.choose_keep``
+    over the candidates it offers) and direct frame evidence from ``tracks`` (when
+    frames are checked)."""
+    def keep_rule(rows: list) -> int:
+        decision = choose_keep([paths[i] for i in rows], by_path, judge=GroupJudge(by_path, **judge_args))
+        return rows[decision.index]
+
+    evidence = None
+    if tracks is not None:
+        def evidence(a, b):
+            return tracks.verify(paths[a], paths[b], infos[a].get("duration_seconds"),
+                                 infos[b].get("duration_seconds"))
+    return group_around_keeps(dups, choose_keep=keep_rule, evidence=evidence,
+                              durations=[v.get("duration_seconds") for v in infos], names=paths)
+
+
+def _group(g: KeptGroup, dups: DuplicateGroups, paths: list, infos: list, tracks,
+           judge: GroupJudge) -> dict:
+    """One report group: its kept file (``grouping``; the keep rule's verdicts against
+    each other member from ``judge``), and each other member proposed for removal or review."""
+    k = g.keep
+    others = sorted(g.members, key=lambda i: (dups.pair_distance(k, i), -dups.pair_similarity(k, i)))
+    others += list(g.review)
+    decision = decision_for(paths[k], [paths[i] for i in [k, *others]], judge.infos, judge=judge)
     remove, review, members = [], [], []
     for i in others:
         m = _member(k, i, dups, paths, infos, tracks)
         verdict = decision.against[paths[i]]
         m["keep_reason"], m["keep_step"] = verdict.reason, verdict.step.value
-        if paths[i] in decision.reference:
+        if i in g.review:  # in another group: listed here for review only
+            m["review_reason"] = g.review[i]
+        elif paths[i] in decision.reference:
             m["review_reason"] = "in a reference folder (--keep-in): never removed"
         elif paths[i] in judge.symlink_targets:
             m["review_reason"] = "symlinks in the folder point to it: removing it would break them"
@@ -158,6 +192,22 @@ def _reference_folders(config: Config, root) -> list:
     return out
 
 
+def _possible(p, paths: list) -> dict:
+    """A ``grouping.PossibleDuplicate`` in the report (paths, rounded similarities)."""
+    return {"paths": [paths[i] for i in p.rows], "similarity": round(p.similarity, 6),
+            "pairs": [{"a": paths[i], "b": paths[j], "similarity": round(s, 6), "outcome": o,
+                       "reason": r} for i, j, s, o, r in p.pairs]}
+
+
+def _compilation(c, paths: list) -> dict:
+    """A ``grouping.Compilation`` in the report."""
+    return {"path": paths[c.row], "reason": c.reason,
+            "parts": [{"start_seconds": round(float(span[0]), 3),
+                       "end_seconds": round(float(span[1]), 3), "paths": [paths[i] for i in rows]}
+                      for span, rows in ((c.first_span_seconds, c.first),
+                                         (c.second_span_seconds, c.second))]}
+
+
 def _skipped(emb) -> list:
     """``[{"path", "reason"}]`` of the files the scan left out, relative to the root where possible."""
     root = Path(emb.root)
@@ -207,6 +257,7 @@ def format_summary(report: dict) -> str:
             tag = "remove" if m["path"] in g["remove"] else "review"
             why = f"; {m['keep_reason']}" if m.get("keep_reason") and m["keep_reason"] != g.get("keep_reason") else ""
             lines.append(f"    {tag:6s} {m['path']}  (similarity {m['similarity_to_keep']:.3f}{why})")
+    lines += _summary_extras(report)
     bad = [v for v in vids if v["status"] != "ok"]
     if bad:
         lines.append("")
@@ -219,3 +270,21 @@ def format_summary(report: dict) -> str:
         for s in report["skipped"]:
             lines.append(f"    {s['path']}: {s['reason']}")
     return "\n".join(lines)
+
+
+def _summary_extras(report: dict) -> list:
+    """Summary lines of the possible duplicates and compilations (none for an older report)."""
+    lines = []
+    possible = report.get("possible_duplicates") or []
+    if possible:
+        lines += ["", f"{len(possible)} set(s) of possible duplicates (very similar, not confirmed "
+                      f"frame by frame; for review, never removed):"]
+        for p in possible:
+            lines.append(f"    {', '.join(p['paths'])}  (similarity {p['similarity']:.3f})")
+            for q in p["pairs"]:
+                lines.append(f"        {q['a']} / {q['b']}: {q['similarity']:.3f}, {q['reason']}")
+    comps = report.get("compilations") or []
+    if comps:
+        lines += ["", "Compilations (hold parts of two groups; in neither, never removed for them):"]
+        lines += [f"    {c['path']}: {c['reason']}" for c in comps]
+    return lines

@@ -11,7 +11,8 @@ chosen, ``keep.steps`` for the steps, ``keep.frames`` for the frame measures.
 """
 from .model import CODEC_EFFICIENCY, PREFER_CHOICES, KeepDecision, KeepStep, Verdict, codec_weighted_bpp
 from .provenance import copy_marker, derived_name, symlink_targets
-from .rule import GroupJudge, choose_keep
+from .rule import GroupJudge, choose_keep, decision_for
 
 __all__ = ["CODEC_EFFICIENCY", "PREFER_CHOICES", "GroupJudge", "KeepDecision", "KeepStep", "Verdict",
-           "choose_keep", "codec_weighted_bpp", "copy_marker", "derived_name", "symlink_targets"]
+           "choose_keep", "codec_weighted_bpp", "copy_marker", "decision_for", "derived_name",
+           "symlink_targets"]

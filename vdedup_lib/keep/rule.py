@@ -174,6 +174,20 @@ def choose_keep(paths: Sequence[str], infos: dict, *, root=None, tracks=None, pr
             break
         tried.add(upset)
         best = upset
+    return decision_for(best, paths, infos, judge=judge)
+
+
+def decision_for(best: str, paths: Sequence[str], infos: dict, *, judge: GroupJudge) -> KeepDecision:
+    """The ``KeepDecision`` of the group ``paths`` with ``best`` kept: the kept file's
+    verdict against every other member, the step that decided against the closest
+    competitor, the reference members.  ``choose_keep`` ends here; the report calls it
+    for groups whose kept file ``grouping`` fixed (each group is built around it)."""
+    paths = list(paths)
+    if set(judge.members) != set(paths):
+        judge.members = strength_order(paths, infos)
+        judge._consensus = None
+    ref = [p for p in paths if _under(p, judge.reference)]
+    candidates = ref or paths
     against = {}
     for p in paths:
         if p == best:
