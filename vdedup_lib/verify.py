@@ -19,11 +19,11 @@ The pieces live in three modules:
 * ``alignment``: the frame x frame comparison of two tracks: match masks, the
   search for the best line ``t_long = speed * t_short + offset``
   (``verify_pair``), its result (``PairEvidence``, ``PairOutcome``);
-* ``verify`` (here): ``TrackCache`` (each video decoded once per grid, each
-  pair compared once, optionally stored on disk), the candidate pairs, the
-  fused distance (``verified_distances``) and the grouping
-  (``find_verified_duplicates``).  The names of the other two modules are
-  importable from here as well.
+* ``verify`` (here): ``TrackCache`` (each video's verification frames taken
+  from the scan's decoding pass, or decoded once; each pair compared once,
+  optionally stored on disk), the candidate pairs, the fused distance
+  (``verified_distances``) and the grouping (``find_verified_duplicates``).
+  The names of the other two modules are importable from here as well.
 
 **IDF weighting.**  Over the candidate pairs, each frame's document frequency
 is the number of videos (itself included) holding a matching frame
@@ -47,7 +47,7 @@ from .alignment import (ALIGNED_SHOWN, FRAME_TOLERANCE, MIN_COVERAGE, MIN_FRAME_
                         frame_match_masks, verify_pair)
 from .io_utils import get_logger
 from .tracks import (MAX_FRAMES, PIP_ZOOM, SECONDS_BETWEEN_FRAMES, THUMB_SIDE, ZOOMS,  # noqa: F401 (re-exported)
-                     FrameTrack, frame_track, idf_weights, pair_spacing, regrid)
+                     FrameTrack, frame_track, idf_weights, pair_spacing, regrid, track_from_frames)
 
 log = get_logger(__name__)
 
@@ -73,17 +73,27 @@ PAIR_STORE_FORMAT = 2
 
 class TrackCache:
     """Frame tracks by (path, spacing), pair match masks and pair results, so
-    each video is decoded once per grid and each pair compared once."""
+    each video is decoded at most once and each pair compared once.
+
+    A video's tracks are built (``tracks.track_from_frames``) from its
+    verification frames on its own grid (``pair_spacing(duration, None)``):
+    those the scan's decoding pass sampled (``frames``), else decoded here once
+    (``sampling.sample_track_frames``).  A pair with a longer video is compared
+    on a coarser grid, whose frames are the nearest of the own grid's
+    (``_grid_rows``), not decoded again."""
 
     def __init__(self, root, *, max_frames: int = MAX_FRAMES, zooms: Sequence[float] = ZOOMS,
                  speeds: Sequence[float] = SPEEDS, mirror: bool = True, use_idf: bool = True,
-                 rotate: bool = True,
-                 store=None):
+                 rotate: bool = True, store=None, frames=None):
         """``store`` (a ``cache.PairCache`` made with ``store_fingerprint``) keeps
         match masks and pair results on disk between runs: a re-scan of an
-        unchanged folder decodes nothing for verification."""
+        unchanged folder decodes nothing for verification.  ``frames`` (a
+        ``cache.TrackFrameStore``, ``VideoEmbeddings.track_frames``: ``get(relpath)``)
+        gives the verification frames the scan's pass sampled."""
         self.root = Path(root)
         self.store = store
+        self.frames = frames
+        self._sources: dict = {}
         self.max_frames = max_frames
         self.zooms = tuple(zooms)
         self.speeds = tuple(speeds)
@@ -96,18 +106,58 @@ class TrackCache:
         #: ``{relpath: weights}`` set by ``set_weights`` (IDF); pairs use them.
         self.weights: dict = {}
 
-    def get(self, relpath: str, seconds_between_frames: float) -> Optional[FrameTrack]:
-        """The track of ``relpath`` on the grid ``seconds_between_frames`` (cached)."""
+    @classmethod
+    def for_embeddings(cls, emb, **kw) -> "TrackCache":
+        """The ``TrackCache`` of a scan's embeddings: its folder, and the
+        verification frames its decoding pass sampled."""
+        return cls(emb.root, frames=getattr(emb, "track_frames", None), **kw)
+
+    def get(self, relpath: str, seconds_between_frames: float,
+            duration: Optional[float] = None) -> Optional[FrameTrack]:
+        """The track of ``relpath`` on the grid ``seconds_between_frames`` (cached).
+        With ``duration`` it is cut from the video's own-grid frames (``source``);
+        without, and none sampled, the file is decoded on that grid."""
         key = (relpath, round(seconds_between_frames, 6))
         if key not in self._tracks:
-            self._tracks[key] = frame_track(self.root / relpath,
-                                            seconds_between_frames=seconds_between_frames,
-                                            max_frames=self.max_frames, zooms=self.zooms)
+            self._tracks[key] = self._build(relpath, seconds_between_frames, duration)
         return self._tracks[key]
 
     def own_track(self, relpath: str, duration: Optional[float]) -> Optional[FrameTrack]:
         """The track of ``relpath`` on its own grid (``pair_spacing(duration, None)``)."""
-        return self.get(relpath, pair_spacing(duration, None))
+        return self.get(relpath, pair_spacing(duration, None), duration)
+
+    def source(self, relpath: str, duration: Optional[float]):
+        """The verification frames of ``relpath`` on its own grid (``sampling.TrackFrames``):
+        the scan pass's, else (``duration`` known) decoded now, once; None if
+        unreadable (logged) or, without ``duration``, none sampled."""
+        if relpath in self._sources:
+            return self._sources[relpath]
+        f = self.frames.get(relpath) if self.frames is not None else None
+        if f is not None and f.max_frames != self.max_frames:
+            f = None  # sampled for another cap: not this verifier's grid
+        if f is None:
+            if duration is None:
+                return None  # not remembered: a call with the duration decodes the own grid
+            from .sampling import sample_track_frames
+
+            f = sample_track_frames(self.root / relpath, max_frames=self.max_frames,
+                                    seconds_between_frames=pair_spacing(duration, None))
+        self._sources[relpath] = f
+        return f
+
+    def _build(self, relpath: str, spacing: float, duration: Optional[float]) -> Optional[FrameTrack]:
+        src = self.source(relpath, duration)
+        rows = None if src is None else _grid_rows(src, spacing, duration, self.max_frames)
+        if rows is None:
+            if src is None and duration is not None:
+                return None  # unreadable: already logged
+            # no own-grid frames to cut from, or a grid finer than theirs: decode this grid
+            return frame_track(self.root / relpath, seconds_between_frames=spacing,
+                               max_frames=self.max_frames, zooms=self.zooms)
+        return track_from_frames(str(self.root / relpath), src.gray[rows],
+                                 pts_seconds=src.pts_seconds[rows],
+                                 informative=src.informative[rows],
+                                 seconds_between_frames=spacing, zooms=self.zooms)
 
     def store_fingerprint(self) -> str:
         """What decides a stored result besides the two files: the verifier's settings."""
@@ -143,7 +193,7 @@ class TrackCache:
 
     def _compute_masks(self, rel_a, rel_b, duration_a, duration_b) -> Optional[tuple]:
         step = pair_spacing(duration_a, duration_b)
-        a, b = self.get(rel_a, step), self.get(rel_b, step)
+        a, b = self.get(rel_a, step, duration_a), self.get(rel_b, step, duration_b)
         oa, ob = self.own_track(rel_a, duration_a), self.own_track(rel_b, duration_b)
         if a is None or b is None or oa is None or ob is None:
             return None
@@ -176,7 +226,7 @@ class TrackCache:
 
     def _verify(self, rel_a, rel_b, duration_a, duration_b, wa, wb) -> PairEvidence:
         step = pair_spacing(duration_a, duration_b)
-        a, b = self.get(rel_a, step), self.get(rel_b, step)
+        a, b = self.get(rel_a, step, duration_a), self.get(rel_b, step, duration_b)
         if a is None or b is None:
             return failed_evidence(PairOutcome.UNREADABLE,
                                    "could not decode one of the videos for verification")
@@ -187,6 +237,26 @@ class TrackCache:
         return verify_pair(a, b, weights_a=wa, weights_b=wb, speeds=self.speeds, mirror=self.mirror,
                            rotate=self.rotate,
                            names=(Path(rel_a).name, Path(rel_b).name))
+
+
+def _grid_rows(src, spacing: float, duration: Optional[float], max_frames: int):
+    """Rows of the own-grid frames ``src`` that stand for the grid ``spacing``:
+    all of them on their own grid, else the nearest one to each of that grid's
+    times (``sampling.sample_times`` on the player's clock; a frame serving two
+    times is taken once, as a decode would); None for a grid finer than ``src``'s."""
+    from .sampling import sample_times
+
+    own = src.seconds_between_frames
+    if abs(spacing - own) <= 1e-9 * max(1.0, own):
+        return np.arange(len(src.pts_seconds))
+    if spacing < own or not len(src.pts_seconds):
+        return None
+    if duration is None:
+        duration = float(src.pts_seconds[-1]) + own / 2
+    times = sample_times(duration, 0.0, seconds_between_frames=spacing, max_frames=max_frames,
+                         min_frames=1)
+    near = regrid(np.arange(len(src.pts_seconds)), src.pts_seconds, times)
+    return np.unique(near)
 
 
 def _digest(w) -> Optional[bytes]:
@@ -288,7 +358,8 @@ def _fused_matrix(fused_pairs: dict, dist: Optional[np.ndarray], n: int, method:
 
 def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: float,
                        candidate_factor: float = CANDIDATE_FACTOR,
-                       max_neighbours: int = MAX_NEIGHBOURS, method: str = "auto") -> VerifiedDistances:
+                       max_neighbours: int = MAX_NEIGHBOURS, method: str = "auto",
+                       progress: bool = False) -> VerifiedDistances:
     """Two-stage distances for DBSCAN: embeddings propose, frames confirm.
 
     Candidates are the pairs within ``candidate_factor * epsilon`` pooled
@@ -315,7 +386,8 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
     the candidate radius, same neighbour cap) and keeps only candidate pairs,
     in sparse matrices, so no N x N matrix is ever built.  Pairs outside the
     candidate radius are farther than epsilon, so both give the same groups
-    unless the cap bites.
+    unless the cap bites.  ``progress`` shows a bar on stderr per pass over
+    the candidates (frame matches for the IDF weights, then the pairs).
     """
     from .clustering import choose_method
 
@@ -333,26 +405,37 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
     cands, sim, pooled, dist = _propose(emb.embeddings, radius=radius, max_neighbours=max_neighbours,
                                         method=method)
     if tracks is None:
-        tracks = TrackCache(emb.root)
+        tracks = TrackCache.for_embeddings(emb)
     paths = emb.paths
     dur = [emb.videos[i].get("duration_seconds") for i in emb.ok_index]
     if tracks.use_idf:
-        tracks.set_weights(candidate_idf_weights(tracks, paths, dur, cands))
+        tracks.set_weights(candidate_idf_weights(tracks, paths, dur, cands, progress=progress))
     else:
         tracks.set_weights({})
-    evidence = {(i, j): tracks.verify(paths[i], paths[j], dur[i], dur[j]) for i, j in cands}
+    evidence = {(i, j): tracks.verify(paths[i], paths[j], dur[i], dur[j])
+                for i, j in _bar(cands, "verifying pairs", progress)}
     fused_pairs = {p: _fused_distance(ev, pooled[p]) for p, ev in evidence.items()}
     return VerifiedDistances(distance=_fused_matrix(fused_pairs, dist, n, method), similarity=sim,
                              candidates=cands, evidence=evidence, epsilon=float(epsilon),
                              candidate_radius=float(radius), method=method)
 
 
+def _bar(pairs: Sequence[tuple], desc: str, progress: bool):
+    """``pairs``, behind a tqdm bar on stderr when ``progress``."""
+    if not progress or not pairs:
+        return pairs
+    from tqdm.auto import tqdm
+
+    return tqdm(pairs, desc=desc, unit="pair", leave=False)
+
+
 def candidate_idf_weights(tracks: TrackCache, paths: Sequence[str], durations: Sequence,
-                          candidates: Sequence[tuple]) -> dict:
+                          candidates: Sequence[tuple], *, progress: bool = False) -> dict:
     """``{path: weights}`` per video on its own grid: ``idf_weights`` of each
-    frame's document frequency over the ``candidates`` (N = len(paths))."""
+    frame's document frequency over the ``candidates`` (N = len(paths));
+    ``progress``: a bar on stderr."""
     df = {}
-    for i, j in candidates:
+    for i, j in _bar(candidates, "matching frames", progress):
         masks = tracks.match_masks(paths[i], paths[j], durations[i], durations[j])
         if masks is None:
             continue
