@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 
 from conftest import make_clip
 from vdedup_lib.config import Config
-from vdedup_lib.dataset import EXCLUDED_DIR_NAMES, VideosDataset, collate_videos, find_videos, sample_frames
+from vdedup_lib.dataset import EXCLUDED_DIR_NAMES, VideosDataset, collate_videos, find_videos
 from vdedup_lib.io_utils import TRASH_DIR_NAME
 
 
