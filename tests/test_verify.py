@@ -321,3 +321,27 @@ def test_a_pair_with_a_long_video_cuts_the_short_ones_stored_frames(tmp_path):
     assert cut.seconds_between_frames == step and set(cut.pts_seconds) <= set(stored.pts_seconds)
     assert len(cut.pts_seconds) >= 0.8 * dur["part.mkv"] / step
     assert tracks.source("long.mp4", dur["long.mp4"]).seconds_between_frames == step
+
+
+def test_remembered_pair_values_come_back_from_the_store(clips, tmp_path):
+    """``TrackCache.remembered`` keeps a pair's value (here the keep rule's frame
+    measures) in the pair store: a second scan reads it back, unchanged, and
+    does not compute it again."""
+    from vdedup_lib.cache import PairCache
+    from vdedup_lib.keep.frames import FrameStats
+
+    st = FrameStats(colour=[(1.5, 2.0)], sharpness=[(3.0, 4.25)], noise=[(0.1, 0.2)],
+                    clipped=[(0.0, 0.01)], overlay_area=0.02, overlay_in="b", size=(320, 180))
+    calls = []
+
+    def measure():
+        calls.append(1)
+        return st.to_dict()
+
+    for _ in range(2):
+        tracks = TrackCache(clips)
+        tracks.store = PairCache(tracks.store_fingerprint(), tmp_path)
+        got = tracks.remembered("fidelity", "src.mp4", "other.mp4", "frames 1-4", measure)
+        tracks.store.close()
+        assert FrameStats.from_dict(got) == st
+    assert len(calls) == 1

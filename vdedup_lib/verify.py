@@ -176,6 +176,19 @@ class TrackCache:
         key = self.store.key(self.root / rel_a, self.root / rel_b, f"{kind}\0{extra}")
         return key, self.store.get(key)
 
+    def remembered(self, kind: str, rel_a: str, rel_b: str, what: str, compute):
+        """``compute()`` (a JSON value) for the pair (a, b), kept in the on-disk store
+        under ``kind`` and ``what`` (the inputs besides the two files) so that a
+        re-scan of unchanged files reads it back instead (e.g. the keep rule's
+        frame measures, ``keep.rule.GroupJudge.stats``)."""
+        skey, hit = self._stored(kind, rel_a, rel_b, hashlib.sha256(what.encode()).hexdigest())
+        if hit is not None and "value" in hit:
+            return hit["value"]
+        value = compute()
+        if skey is not None:
+            self.store.put(skey, {"value": value})
+        return value
+
     def match_masks(self, rel_a, rel_b, duration_a=None, duration_b=None) -> Optional[tuple]:
         """``frame_match_masks`` of the pair, mapped onto each video's own grid (cached)."""
         key = (rel_a, rel_b)
