@@ -230,7 +230,7 @@ def run_vdedup(work: Path, truth: dict, kinds: Optional[dict] = None):
     t0 = time.perf_counter()
     config = Config(videos_dir=work, use_cache=False)
     emb = encode_videos(config=config)
-    tracks = TrackCache(emb.root)
+    tracks = TrackCache.for_embeddings(emb)
     dups = find_verified_duplicates(emb, epsilon=config.epsilon, min_samples=config.min_samples,
                                     tracks=tracks)
     report = build_report(emb, dups, config, tracks=tracks)

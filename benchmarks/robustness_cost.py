@@ -58,7 +58,7 @@ def main() -> None:
           f"{'P':>5s} {'R':>5s} {'F1':>5s} {'wrong':>5s}")
     for label, factor, speeds, mirror, zooms, use_idf, rotate in STEPS:
         if zooms not in decoded:
-            tracks = verify.TrackCache(emb.root, zooms=zooms)
+            tracks = verify.TrackCache.for_embeddings(emb, zooms=zooms)
             t = time.perf_counter()
             for p, d in zip(emb.paths, durations):
                 tracks.own_track(p, d)
@@ -66,7 +66,7 @@ def main() -> None:
             decoded[zooms] = tracks._tracks
         sec = float("inf")
         for _ in range(max(1, args.repeats)):  # fresh pair cache, same decoded tracks
-            tracks = verify.TrackCache(emb.root, zooms=zooms, speeds=speeds, mirror=mirror,
+            tracks = verify.TrackCache.for_embeddings(emb, zooms=zooms, speeds=speeds, mirror=mirror,
                                        use_idf=use_idf, rotate=rotate)
             tracks._tracks = dict(decoded[zooms])
             t = time.perf_counter()

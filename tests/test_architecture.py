@@ -15,8 +15,8 @@ PKG = Path(__file__).resolve().parents[1] / "vdedup_lib"
 #: report sits below pipeline: ``pipeline.group_and_report`` builds the report.
 LAYERS = {
     "config": 0, "io_utils": 0, "device": 0,
-    "dataset": 1, "sampling": 1, "thumbnails": 1,
-    "encoder": 2, "cache": 2,
+    "dataset": 1, "sampling": 1, "sampling_plan": 1, "listing": 1, "thumbnails": 1,
+    "encoder": 2, "cnn": 2, "cache": 2,
     "clustering": 3, "verify": 3, "tracks": 3, "alignment": 3, "takes": 3, "verified": 3, "keep": 3,
     "grouping": 3,
     "report": 4,

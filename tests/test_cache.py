@@ -253,3 +253,49 @@ def test_pair_store_in_an_unwritable_place_is_skipped(tmp_path):
     store = PairCache("fp", blocker / "cache")  # its folder cannot be made
     assert store.get("k") is None and store.put("k", {"v": 1}) is False
     assert store.disabled_reason is not None and blocker.read_text() == "x"
+
+
+def test_entries_hold_the_verification_frames(folder, tmp_path, encoder):
+    """An entry keeps the verification frames its pass sampled, with their own
+    checksum: a damaged frame part is not trusted (the file is decoded again
+    when a pair needs it) while the embedding part still is."""
+    from vdedup_lib.sampling import sample_track_frames
+
+    cache_dir = tmp_path / "cache"
+    first = _encode(folder, cache_dir, encoder)
+    cache = EmbeddingCache.from_config(Config(cache_dir=cache_dir))
+    clip = folder / "clip0.mp4"
+    t = cache.get_track(clip)
+    assert t is not None and t.gray.shape[1:] == (64, 64) and t.seconds_between_frames == 0.25
+    alone = sample_track_frames(clip, seconds_between_frames=t.seconds_between_frames)
+    np.testing.assert_array_equal(t.gray, alone.gray)
+    np.testing.assert_array_equal(first.track_frames.get("clip0.mp4").gray, t.gray)
+    assert cache.stats.hits == 0  # reading the frames is not a look-up
+    entry = cache.entry_path(clip)
+    with np.load(entry) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["track_gray"][0, 0, 0] ^= 1
+    np.savez(entry, **arrays)
+    assert cache.get_track(clip) is None
+    assert cache.get(clip) is not None and cache.stats.hits == 1
+    # a file changed since: its stored frames are not used either
+    st = os.stat(folder / "clip1.mp4")
+    os.utime(folder / "clip1.mp4", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    assert cache.get_track(folder / "clip1.mp4") is None
+
+
+def test_fingerprint_resolves_auto_precision_without_torch(tmp_path):
+    """The cache key of ``precision="auto"`` is computed without importing torch
+    on a machine without a GPU driver (``device.light_precision``), and it is the
+    key of the encoder that "auto" builds."""
+    from conftest import assert_ran, run_cli
+    from vdedup_lib.device import gpu_driver_present
+    from vdedup_lib.encoder import EncoderCNN
+
+    proc = run_cli("-c", "import sys; from vdedup_lib.cache import settings_fingerprint; "
+                         "from vdedup_lib.config import Config; "
+                         "print(settings_fingerprint(Config()), 'torch' in sys.modules)")
+    assert_ran(proc)
+    fingerprint, torch_loaded = proc.stdout.split()
+    assert fingerprint == settings_fingerprint(Config(), EncoderCNN(precision="auto"))
+    assert torch_loaded == str(gpu_driver_present())

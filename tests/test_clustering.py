@@ -311,3 +311,23 @@ def test_neighbour_pairs_are_the_pairs_within_epsilon_dense_and_graph():
     e /= np.linalg.norm(e, axis=1, keepdims=True)
     assert neighbour_pairs(find_duplicates(e, epsilon=0.05)) == [(0, 1), (2, 3)]
     assert neighbour_pairs(find_duplicates(e, epsilon=0.05, method="graph")) == [(0, 1), (2, 3)]
+
+
+@pytest.mark.parametrize("min_samples", [1, 2, 3, 5])
+def test_dbscan_dense_gives_scikit_learns_labels(min_samples):
+    """The numpy DBSCAN of the dense path (no scikit-learn import in a scan) labels
+    exactly as scikit-learn does, border points and noise included."""
+    from sklearn.cluster import DBSCAN
+
+    from vdedup_lib.clustering import dbscan_dense
+
+    rng = np.random.default_rng(min_samples)
+    for trial in range(20):
+        pts = np.concatenate([rng.normal(c, 0.3, (int(rng.integers(1, 12)), 2))
+                              for c in rng.uniform(-4, 4, (int(rng.integers(1, 6)), 2))])
+        d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+        eps = float(rng.uniform(0.2, 1.0))
+        want = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(d)
+        got = dbscan_dense(d, epsilon=eps, min_samples=min_samples)
+        np.testing.assert_array_equal(got, want, err_msg=f"trial {trial}, eps {eps}")
+    assert dbscan_dense(np.zeros((0, 0)), epsilon=0.5).shape == (0,)

@@ -113,3 +113,30 @@ def test_duplicates_map_unites_the_groups_a_file_is_listed_in():
     duplicates, groups = duplicates_from_report(report)
     assert groups == [["a", "b"], ["c", "b"]]
     assert duplicates == {"a": ["b"], "b": ["a", "c"], "c": ["b"], "d": []}
+
+
+@pytest.mark.slow
+def test_rescan_of_an_unchanged_folder_loads_neither_torch_nor_the_model(folder, tmp_path):
+    """A re-scan, as a new process, finds every file in the embedding cache and
+    every pair in the pair store: it imports neither torch, the model, scikit-learn
+    nor a decoder, and reports the same groups."""
+    import json
+
+    from conftest import assert_ran, run_cli
+
+    heavy = ("torch", "timm", "sklearn", "av", "cv2")
+    script = ("import json, sys; from vdedup_lib.cli import main; rc = main(sys.argv[1:]); "
+              f"print(json.dumps([rc, sorted(m for m in {heavy!r} if m in sys.modules)]))")
+    cache, report = tmp_path / "cache", tmp_path / "report.json"
+    args = ["scan", folder, "--cache", cache, "--no-progress", "--report", report]
+    first = run_cli("-c", script, *args)
+    assert_ran(first)
+    rc, loaded = json.loads(first.stdout.strip().splitlines()[-1])
+    assert rc == 0 and {"torch", "timm"} <= set(loaded)  # decoding is in DataLoader workers
+    groups = json.loads(report.read_text())["groups"]
+    again = run_cli("-c", script, *args)
+    assert_ran(again)
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == [0, []]
+    rescan = json.loads(report.read_text())
+    assert rescan["groups"] == groups and rescan["cache"]["hits"] == 3
+    assert rescan["verification_cache"]["misses"] == 0

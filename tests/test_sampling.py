@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from conftest import SAMPLES, make_clip, scene, write_video
-from vdedup_lib.sampling import (_lowres_level, detect_borders, frame_budget, sample_frames)
+from vdedup_lib.sampling import (TRACK_IN_PASS_MAX_SECONDS, _lowres_level, detect_borders,
+                                 frame_budget, sample_frames, sample_track_frames, track_spacing)
 
 
 def test_sample_frames_metadata_and_shape(tmp_path):
@@ -237,3 +238,34 @@ def test_frames_for_duration_cap_and_floor():
     assert frames_for_duration(2, seconds_between_frames=1, max_frames=32, min_frames=8) == 8
     assert frames_for_duration(20, seconds_between_frames=1, max_frames=32, min_frames=8) == 20
     assert frames_for_duration(0) == 0  # unknown length: nothing sampled
+
+
+def test_verification_frames_come_from_the_cnn_pass(tmp_path):
+    """``track=True``: the CNN's decoding pass also takes the verification frames,
+    the same ones (bit for bit) as sampling them alone: grey 64x64 squares on the
+    video's own 0.25 s grid, times on the player's clock.  That pass decodes every
+    frame, so the CNN's frames are frame-exact (not keyframes)."""
+    p = make_clip(tmp_path / "c.mp4", 2, n=80, fps=10, codec="libx264")  # 8 s
+    s = sample_frames(p, keyframes=True, grow_budget=True, track=True)
+    t = s.track
+    assert s.info.status == "ok" and s.info.sampling == "exact"
+    assert t.gray.dtype == np.uint8 and t.gray.shape == (32, 64, 64)
+    assert t.seconds_between_frames == track_spacing(s.info.duration_seconds) == 0.25
+    assert t.pts_seconds[0] == pytest.approx(0.1, abs=0.06) and np.all(np.diff(t.pts_seconds) > 0)
+    alone = sample_track_frames(p, seconds_between_frames=t.seconds_between_frames)
+    np.testing.assert_array_equal(t.gray, alone.gray)
+    np.testing.assert_array_equal(t.pts_seconds, alone.pts_seconds)
+    np.testing.assert_array_equal(t.informative, alone.informative)
+    plain = sample_frames(p, keyframes=True, grow_budget=True)
+    assert plain.track is None and plain.frames.shape == s.frames.shape
+
+
+def test_long_videos_get_no_verification_frames_in_the_pass(tmp_path):
+    """Past ``TRACK_IN_PASS_MAX_SECONDS`` the pass keeps its cheap CNN sampling;
+    the verifier decodes such a video only if a pair needs it."""
+    p = make_clip(tmp_path / "long.mp4", 3, n=2 * int(TRACK_IN_PASS_MAX_SECONDS + 10), fps=2)
+    s = sample_frames(p, track=True)
+    assert s.info.duration_seconds > TRACK_IN_PASS_MAX_SECONDS and s.track is None
+    alone = sample_track_frames(p, seconds_between_frames=track_spacing(s.info.duration_seconds))
+    assert alone.seconds_between_frames > 0.25 and len(alone.gray) <= 240
+    assert sample_track_frames(tmp_path / "missing.mp4", seconds_between_frames=0.25) is None

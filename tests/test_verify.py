@@ -320,3 +320,82 @@ def test_low_information_is_relative_to_the_video():
     sparse[3] = 128 + rng.normal(0, FLAT_STD / 2, (64, 64))  # black-ish: flat by any standard
     flags = low_information(sparse, np.zeros(10, bool))
     assert not flags[3] and flags[np.arange(10) != 3].all()
+
+
+@pytest.mark.slow
+def test_the_scan_pass_frames_serve_verification_without_decoding(clips, tmp_path):
+    """The scan's decoding pass samples the verification frames: once the folder
+    is scanned its files may be gone and the pair still verifies, with the very
+    evidence of a verifier that decodes the files (the same frames)."""
+    import shutil
+    from dataclasses import asdict
+
+    from vdedup_lib.config import Config
+    from vdedup_lib.encoder import encode_videos
+
+    for name in ("src.mp4", "middle40.mkv", "other.mp4"):
+        shutil.copy(clips / name, tmp_path / name)
+    emb = encode_videos(config=Config(videos_dir=tmp_path, use_cache=False), progress=False)
+    dur = {p: emb.videos[i]["duration_seconds"] for p, i in zip(emb.paths, emb.ok_index)}
+    assert all(emb.track_frames.get(p) is not None for p in emb.paths)
+    decoding = TrackCache(tmp_path).verify("src.mp4", "middle40.mkv", dur["src.mp4"], dur["middle40.mkv"])
+    for name in ("src.mp4", "middle40.mkv", "other.mp4"):
+        (tmp_path / name).unlink()
+    from_pass = TrackCache.for_embeddings(emb).verify("src.mp4", "middle40.mkv", dur["src.mp4"],
+                                                      dur["middle40.mkv"])
+    assert from_pass.verified, from_pass.reason
+    assert asdict(from_pass) == asdict(decoding)
+
+
+@pytest.mark.slow
+def test_a_pair_with_a_long_video_cuts_the_short_ones_stored_frames(tmp_path):
+    """A video past ``sampling.TRACK_IN_PASS_MAX_SECONDS`` is decoded by the
+    verifier, once, on its own (coarser) grid; the short video of the pair is
+    compared on that grid with frames cut from its stored dense ones, not decoded
+    again."""
+    from vdedup_lib.config import Config
+    from vdedup_lib.encoder import encode_videos
+    from vdedup_lib.sampling import TRACK_IN_PASS_MAX_SECONDS
+
+    fps, n = 5, 5 * int(TRACK_IN_PASS_MAX_SECONDS + 10)  # 70 s
+    long = frames(0, n)
+    write_video(tmp_path / "long.mp4", long, fps=fps)
+    write_video(tmp_path / "part.mkv", small(long[100:150]), fps=fps, codec="libx264")  # 20-30 s
+    emb = encode_videos(config=Config(videos_dir=tmp_path, use_cache=False), progress=False)
+    dur = {p: emb.videos[i]["duration_seconds"] for p, i in zip(emb.paths, emb.ok_index)}
+    stored = emb.track_frames.get("part.mkv")
+    assert emb.track_frames.get("long.mp4") is None and stored.seconds_between_frames == 0.25
+    tracks = TrackCache.for_embeddings(emb)
+    ev = tracks.verify("long.mp4", "part.mkv", dur["long.mp4"], dur["part.mkv"])
+    assert ev.verified, ev.reason
+    assert ev.offset_seconds == pytest.approx(-20.0, abs=0.6)
+    step = verify.pair_spacing(dur["long.mp4"], dur["part.mkv"])
+    assert step > 0.25
+    cut = tracks.get("part.mkv", step, dur["part.mkv"])
+    assert cut.seconds_between_frames == step and set(cut.pts_seconds) <= set(stored.pts_seconds)
+    assert len(cut.pts_seconds) >= 0.8 * dur["part.mkv"] / step
+    assert tracks.source("long.mp4", dur["long.mp4"]).seconds_between_frames == step
+
+
+def test_remembered_pair_values_come_back_from_the_store(clips, tmp_path):
+    """``TrackCache.remembered`` keeps a pair's value (here the keep rule's frame
+    measures) in the pair store: a second scan reads it back, unchanged, and
+    does not compute it again."""
+    from vdedup_lib.cache import PairCache
+    from vdedup_lib.keep.frames import FrameStats
+
+    st = FrameStats(colour=[(1.5, 2.0)], sharpness=[(3.0, 4.25)], noise=[(0.1, 0.2)],
+                    clipped=[(0.0, 0.01)], overlay_area=0.02, overlay_in="b", size=(320, 180))
+    calls = []
+
+    def measure():
+        calls.append(1)
+        return st.to_dict()
+
+    for _ in range(2):
+        tracks = TrackCache(clips)
+        tracks.store = PairCache(tracks.store_fingerprint(), tmp_path)
+        got = tracks.remembered("fidelity", "src.mp4", "other.mp4", "frames 1-4", measure)
+        tracks.store.close()
+        assert FrameStats.from_dict(got) == st
+    assert len(calls) == 1

@@ -15,6 +15,15 @@ Nothing is ever written next to the videos.
   own payload; an entry that does not load, does not match its checksum, or
   records another path/size/mtime/settings is *never trusted*: it is counted as
   corrupt, deleted and rebuilt.
+* **Verification frames.**  An entry also holds the video's verification
+  frames when the scan's pass sampled them (``sampling.TrackFrames``, short
+  videos), with their own checksum: they are read only when a pair needs them
+  (``get_track``, through ``TrackFrameStore``), so a re-scan whose pairs are
+  all in the ``PairCache`` reads the small part of each entry only.
+
+Nothing here imports torch: a re-scan of an unchanged folder looks every file
+up without loading it (``settings_fingerprint`` resolves ``precision="auto"``
+with ``device.light_precision``).
 """
 from __future__ import annotations
 
@@ -33,7 +42,11 @@ from .io_utils import atomic_write_bytes, get_logger
 log = get_logger(__name__)
 
 #: Bump when the sampler or the entry layout changes what an entry means.
-CACHE_FORMAT = 4
+#: 5: the entry holds the verification frames (``track_*`` arrays), and a short
+#: video's CNN frames are frame-exact (its pass decodes every frame).
+CACHE_FORMAT = 5
+#: Names of the verification-frame arrays in an entry (``TrackFrames`` fields).
+_TRACK_ARRAYS = ("track_gray", "track_pts_seconds", "track_informative")
 
 
 def default_cache_dir() -> Path:
@@ -50,10 +63,14 @@ def settings_fingerprint(config, encoder=None) -> str:
 
     ``encoder`` (an ``EncoderCNN`` given to ``encode_videos``) overrides the
     config's encoder settings, so features are filed under the settings that
-    made them; ``precision="auto"`` is resolved first.
+    made them; ``precision="auto"`` is resolved first, without torch where the
+    answer cannot depend on it (``device.light_precision``).  The verification
+    frames' grid (``sampling_plan``) is part of it: entries hold those frames.
     """
     from . import __version__
-    from .device import resolve_device, resolve_precision
+    from .device import light_precision
+    from .sampling_plan import (TRACK_FRAME_SIDE, TRACK_IN_PASS_MAX_SECONDS, TRACK_MAX_FRAMES,
+                                TRACK_SECONDS_BETWEEN_FRAMES)
 
     weights = None
     if config.weights is not None:
@@ -62,8 +79,8 @@ def settings_fingerprint(config, encoder=None) -> str:
             weights = [str(Path(config.weights).resolve()), st.st_size, st.st_mtime_ns]
         except OSError:
             weights = [str(config.weights)]
-    precision = getattr(encoder, "precision", None) or resolve_precision(
-        config.precision, resolve_device(config.device))
+    precision = getattr(encoder, "precision", None) or light_precision(config.precision,
+                                                                       config.device)
     d = {"format": CACHE_FORMAT, "vdedup": __version__,
          "model": getattr(encoder, "model_name", config.model), "weights": weights,
          "grayscale": getattr(encoder, "grayscale", config.grayscale),
@@ -72,7 +89,9 @@ def settings_fingerprint(config, encoder=None) -> str:
          "seconds_between_frames": config.seconds_between_frames,
          "max_frames_per_video": config.max_frames_per_video,
          "min_frames_per_video": config.min_frames_per_video,
-         "keyframe_sampling": config.keyframe_sampling}
+         "keyframe_sampling": config.keyframe_sampling,
+         "track": [TRACK_SECONDS_BETWEEN_FRAMES, TRACK_MAX_FRAMES, TRACK_FRAME_SIDE,
+                   TRACK_IN_PASS_MAX_SECONDS]}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
@@ -88,6 +107,9 @@ class CachedVideo:
     pts_seconds: np.ndarray
     #: bool ``[T]``: frames used for pooling.
     informative: np.ndarray
+    #: The verification frames sampled in the same pass (``sampling.TrackFrames``),
+    #: or None (not sampled, or not read back: ``EmbeddingCache.get_track``).
+    track: object = None
 
 
 @dataclass
@@ -159,15 +181,10 @@ class EmbeddingCache:
             self.stats.misses += 1
             return None
         try:
-            with np.load(entry, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in ("frame_features", "pts_seconds", "informative")}
-                meta_bytes = z["meta"].tobytes()
-                checksum = str(z["checksum"])
-            if _digest(arrays, meta_bytes) != checksum:
-                raise ValueError("checksum mismatch")
-            meta = json.loads(meta_bytes.decode("utf-8"))
-            if meta["fingerprint"] != self.fingerprint or meta["path"] != os.path.abspath(path):
-                raise ValueError("entry belongs to other settings or another file")
+            arrays, meta = self._read(entry, path, ("frame_features", "pts_seconds", "informative"),
+                                      "checksum")
+            if arrays is None:
+                raise ValueError("no checksum")
             t = arrays["frame_features"].shape[0]
             if arrays["pts_seconds"].shape != (t,) or arrays["informative"].shape != (t,):
                 raise ValueError("inconsistent array shapes")
@@ -188,6 +205,53 @@ class EmbeddingCache:
                            arrays["pts_seconds"].astype(np.float64),
                            arrays["informative"].astype(bool))
 
+    def _read(self, entry: Path, path, names: tuple, checksum_name: str) -> tuple:
+        """``({name: array}, meta)`` of an entry, checked (``ValueError`` when not to be
+        trusted); ``(None, None)`` when it has no ``checksum_name`` part."""
+        with np.load(entry, allow_pickle=False) as z:
+            if checksum_name not in z.files:
+                return None, None
+            arrays = {k: z[k] for k in names}
+            meta_bytes = z["meta"].tobytes()
+            checksum = str(z[checksum_name])
+        if _digest(arrays, meta_bytes) != checksum:
+            raise ValueError("checksum mismatch")
+        meta = json.loads(meta_bytes.decode("utf-8"))
+        if meta["fingerprint"] != self.fingerprint or meta["path"] != os.path.abspath(path):
+            raise ValueError("entry belongs to other settings or another file")
+        return arrays, meta
+
+    def get_track(self, path):
+        """The verification frames stored with ``path``'s entry (``sampling.TrackFrames``),
+        or None: no entry, none stored, the file changed, or the part fails its
+        checksum (logged; the frames are then decoded again).  Not counted in ``stats``."""
+        from .sampling import TrackFrames
+
+        ident = self.file_identity(path)
+        entry = self.entry_path(path)
+        if ident is None or not entry.is_file():
+            return None
+        try:
+            arrays, meta = self._read(entry, path, _TRACK_ARRAYS, "track_checksum")
+            if arrays is None:
+                return None  # the pass sampled none for this file (a long video)
+            track = meta["track"]
+            frames = TrackFrames(gray=arrays["track_gray"].astype(np.uint8),
+                                 pts_seconds=arrays["track_pts_seconds"].astype(np.float64),
+                                 informative=arrays["track_informative"].astype(bool),
+                                 seconds_between_frames=float(track["seconds_between_frames"]),
+                                 max_frames=int(track["max_frames"]))
+            if frames.pts_seconds.shape != (len(frames.gray),) or \
+                    frames.informative.shape != (len(frames.gray),):
+                raise ValueError("inconsistent array shapes")
+        except Exception as e:  # noqa: BLE001 - any failure means "do not trust these frames"
+            log.warning("verification frames in cache entry %s for %s are damaged (%s: %s): "
+                        "decoding the file again", entry, path, type(e).__name__, e)
+            return None
+        if (meta["size_bytes"], meta["mtime_ns"]) != ident:
+            return None
+        return frames
+
     def put(self, path, video: CachedVideo, *, identity: Optional[tuple] = None) -> bool:
         """Store ``video`` for ``path``; returns False (and counts it) if it cannot be written.
 
@@ -202,10 +266,20 @@ class EmbeddingCache:
                   "informative": np.asarray(video.informative, bool)}
         meta = {"fingerprint": self.fingerprint, "path": os.path.abspath(path),
                 "size_bytes": ident[0], "mtime_ns": ident[1], "info": video.info}
+        extra = {}
+        t = video.track
+        if t is not None:
+            meta["track"] = {"seconds_between_frames": t.seconds_between_frames,
+                             "max_frames": t.max_frames}
         meta_bytes = json.dumps(meta, sort_keys=True, default=str).encode("utf-8")
+        if t is not None:
+            track_arrays = dict(zip(_TRACK_ARRAYS, (np.asarray(t.gray, np.uint8),
+                                                    np.asarray(t.pts_seconds, np.float64),
+                                                    np.asarray(t.informative, bool))))
+            extra = {**track_arrays, "track_checksum": np.array(_digest(track_arrays, meta_bytes))}
         entry = self.entry_path(path)
         buf = io.BytesIO()
-        np.savez(buf, **arrays, meta=np.frombuffer(meta_bytes, dtype=np.uint8),
+        np.savez(buf, **arrays, **extra, meta=np.frombuffer(meta_bytes, dtype=np.uint8),
                  checksum=np.array(_digest(arrays, meta_bytes)))
         try:
             atomic_write_bytes(entry, buf.getvalue(), durable=False)
@@ -217,6 +291,43 @@ class EmbeddingCache:
             return False
         self.stats.written += 1
         return True
+
+
+#: Verification frames of files not written to the cache (``--no-cache``, a
+#: failed write) are kept in memory up to this many bytes in all; beyond it the
+#: verifier decodes those files again.  About 1,000 short videos at 1 MiB each.
+TRACK_FRAMES_MEMORY_BYTES = 1 << 30
+
+
+class TrackFrameStore:
+    """Where the verification frames a scan's pass sampled are (``sampling.TrackFrames``):
+    in the embedding cache (read back when a pair needs them) or, for files
+    not cached, in memory (up to ``memory_bytes``).  ``get(relpath)`` gives them
+    or None; ``verify.TrackCache`` decodes the file then."""
+
+    def __init__(self, root, cache: Optional[EmbeddingCache] = None, *,
+                 memory_bytes: int = TRACK_FRAMES_MEMORY_BYTES):
+        self.root = Path(root)
+        self.cache = cache
+        self.memory_bytes = memory_bytes
+        self._memory: dict = {}
+        self._held = 0
+
+    def keep(self, relpath: str, frames) -> bool:
+        """Hold ``frames`` in memory for ``relpath``; False when over the budget."""
+        if frames is None or self._held + frames.nbytes > self.memory_bytes:
+            return False
+        self._memory[relpath] = frames
+        self._held += frames.nbytes
+        return True
+
+    def get(self, relpath: str):
+        """The frames of ``relpath`` (memory, else the cache entry), or None."""
+        if relpath in self._memory:
+            return self._memory[relpath]
+        if self.cache is not None:
+            return self.cache.get_track(self.root / relpath)
+        return None
 
 
 #: How long a pair-store query waits for another process's lock (a second scan

@@ -435,14 +435,45 @@ def _groups_from_labels(labels: np.ndarray) -> list:
     return groups
 
 
+def dbscan_dense(distance: np.ndarray, *, epsilon: float, min_samples: int = 1) -> np.ndarray:
+    """DBSCAN labels of a dense precomputed ``[N, N]`` distance matrix, the same
+    as scikit-learn's ``DBSCAN(eps=epsilon, min_samples=min_samples,
+    metric="precomputed").fit_predict(distance)``, in numpy (no scikit-learn
+    import: a re-scan from the caches stays light).
+
+    Neighbours are the entries ``<= epsilon`` (the point itself included); a
+    core point has at least ``min_samples``.  Clusters are numbered in the
+    order of their first core point; each holds every point reachable through
+    core points, a border point going to the first cluster that reaches it;
+    the rest is noise (-1).
+    """
+    d = np.asarray(distance)
+    n = len(d)
+    near = d <= epsilon
+    core = near.sum(axis=1) >= min_samples
+    labels = np.full(n, -1, dtype=np.int64)
+    label = 0
+    for i in range(n):
+        if labels[i] != -1 or not core[i]:
+            continue
+        labels[i] = label
+        frontier = np.array([i])
+        while len(frontier):
+            grown = np.flatnonzero(near[frontier[core[frontier]]].any(axis=0) & (labels == -1))
+            labels[grown] = label
+            frontier = grown
+        label += 1
+    return labels
+
+
 def find_duplicates(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
                     min_samples: int = 1, method: str = "auto",
                     max_neighbours: Optional[int] = DEFAULT_MAX_NEIGHBOURS,
                     index: str = "auto", nprobe: int = IVF_NPROBE) -> DuplicateGroups:
     """Group videos whose embeddings are within ``epsilon`` cosine distance.
 
-    ``method="dense"`` runs scikit-learn's DBSCAN on the precomputed ``[N, N]``
-    cosine-distance matrix.  ``method="graph"`` builds the sparse epsilon graph
+    ``method="dense"`` runs DBSCAN (``dbscan_dense``, scikit-learn's labels) on
+    the precomputed ``[N, N]`` cosine-distance matrix.  ``method="graph"`` builds the sparse epsilon graph
     (``build_neighbour_graph`` with ``max_neighbours``, ``index``, ``nprobe``)
     and groups it with connected components when ``min_samples == 1`` (the
     partition DBSCAN gives then) or DBSCAN on the sparse precomputed graph.
@@ -451,8 +482,6 @@ def find_duplicates(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
     IVF search missed a pair (above ``FLAT_MAX_MULTIPLY_ADDS``).
     ``method="auto"`` is ``choose_method(N)``: dense for small collections.
     """
-    from sklearn.cluster import DBSCAN
-
     check_epsilon(epsilon)
     check_min_samples(min_samples)
     if method not in ("auto", "dense", "graph"):
@@ -468,6 +497,8 @@ def find_duplicates(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
         if min_samples == 1:
             labels = connected_components(g.distance, directed=False)[1].astype(np.int64)
         else:
+            from sklearn.cluster import DBSCAN
+
             labels = DBSCAN(eps=epsilon, min_samples=min_samples,
                             metric="precomputed").fit_predict(g.distance)
         return DuplicateGroups(labels=labels, groups=_groups_from_labels(labels),
@@ -478,19 +509,17 @@ def find_duplicates(embeddings: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
                                epsilon=epsilon, min_samples=min_samples)
     sim = cosine_similarity_matrix(embeddings)
     dist = np.clip(1.0 - sim, 0.0, 2.0)
-    labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(dist)
+    labels = dbscan_dense(dist, epsilon=epsilon, min_samples=min_samples)
     return DuplicateGroups(labels=labels, groups=_groups_from_labels(labels), similarity=sim,
                            epsilon=epsilon, min_samples=min_samples)
 
 
 def group_by_distance(distance: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
                       min_samples: int = 1, similarity: Optional[np.ndarray] = None) -> DuplicateGroups:
-    """DBSCAN (sklearn, ``metric="precomputed"``) on a given ``[N, N]`` distance
-    matrix, e.g. the fused distance of ``verify.verified_distances``.
-    ``similarity`` (the pooled cosine similarity, for the report) defaults to
-    ``1 - distance``."""
-    from sklearn.cluster import DBSCAN
-
+    """DBSCAN (``dbscan_dense``: scikit-learn's ``metric="precomputed"`` labels) on
+    a given ``[N, N]`` distance matrix, e.g. the fused distance of
+    ``verify.verified_distances``.  ``similarity`` (the pooled cosine
+    similarity, for the report) defaults to ``1 - distance``."""
     check_epsilon(epsilon)
     check_min_samples(min_samples)
     d = np.asarray(distance, dtype=np.float64)
@@ -501,8 +530,7 @@ def group_by_distance(distance: np.ndarray, *, epsilon: float = DEFAULT_EPSILON,
     if n == 0:
         return DuplicateGroups(labels=np.zeros(0, int), groups=[], similarity=np.zeros((0, 0)),
                                epsilon=epsilon, min_samples=min_samples, distance=d)
-    labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(
-        np.clip(d, 0.0, None))
+    labels = dbscan_dense(np.clip(d, 0.0, None), epsilon=epsilon, min_samples=min_samples)
     groups = []
     for lab in sorted(set(labels.tolist()) - {-1}):
         members = np.flatnonzero(labels == lab).tolist()
@@ -525,7 +553,6 @@ def group_sparse_distance(distance, *, epsilon: float = DEFAULT_EPSILON, min_sam
     ``DuplicateGroups.pair_similarity``."""
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
-    from sklearn.cluster import DBSCAN
 
     check_epsilon(epsilon)
     check_min_samples(min_samples)
@@ -536,6 +563,8 @@ def group_sparse_distance(distance, *, epsilon: float = DEFAULT_EPSILON, min_sam
     if min_samples == 1:
         labels = connected_components(near, directed=False)[1].astype(np.int64)
     else:
+        from sklearn.cluster import DBSCAN
+
         labels = DBSCAN(eps=epsilon, min_samples=min_samples, metric="precomputed").fit_predict(near)
     return DuplicateGroups(labels=labels, groups=_groups_from_labels(labels),
                            similarity=similarity if similarity is not None else sp.csr_matrix(d.shape),

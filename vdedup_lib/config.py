@@ -60,6 +60,8 @@ DEFAULT_MAX_FRAMES_PER_VIDEO: int = 32
 DEFAULT_MIN_FRAMES_PER_VIDEO: int = 8
 #: Default of ``Config.keyframe_sampling``.
 DEFAULT_KEYFRAME_SAMPLING: bool = True
+#: Default of ``Config.verify_frames``.
+DEFAULT_VERIFY_FRAMES: bool = True
 
 
 def check_epsilon(value: float, *, name: str = "epsilon") -> float:
@@ -182,7 +184,7 @@ class Config:
     #: the fused distance (``verify.verified_distances``); each proposed
     #: removal is confirmed against the kept file, a pair that fails goes to
     #: ``review``.  False: DBSCAN on the pooled embeddings alone, no frame check.
-    verify_frames: bool = True
+    verify_frames: bool = DEFAULT_VERIFY_FRAMES
     #: How DBSCAN's neighbour graph is built: ``"dense"`` (N x N matrix),
     #: ``"graph"`` (FAISS range search, sparse; no N x N matrix), or ``"auto"``
     #: = ``clustering.choose_method(N)``: dense while the matrices fit 1 GiB.

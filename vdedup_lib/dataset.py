@@ -11,9 +11,6 @@ never stops a scan.  The sampling defaults are ``Config``'s
 """
 from __future__ import annotations
 
-import os
-import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -22,93 +19,16 @@ from torch.utils.data import Dataset
 
 from .config import (DEFAULT_EXTENSIONS, DEFAULT_KEYFRAME_SAMPLING, DEFAULT_MAX_FRAMES_PER_VIDEO,
                      DEFAULT_MIN_FRAMES_PER_VIDEO, DEFAULT_SECONDS_BETWEEN_FRAMES,
-                     DEFAULT_VIDEO_RESIZE, Config)
-from .io_utils import TRASH_DIR_NAME, get_logger
+                     DEFAULT_VERIFY_FRAMES, DEFAULT_VIDEO_RESIZE, Config)
+from .io_utils import get_logger
+from .listing import EXCLUDED_DIR_NAMES, ScanListing, find_videos  # noqa: F401 (re-exported)
 from .sampling import (BORDER_MAX_SPREAD, BORDER_MIN_KEEP, KEYFRAME_MAX_GAP_SECONDS,  # noqa: F401
                        LOW_INFO_STD, LOWRES_CODECS, MAX_LOWRES, SEEK_MIN_SKIP_SECONDS,
-                       SEEK_THRESHOLD_SECONDS, SampledFrames, VideoInfo, _keyframe_index,
-                       _lowres_level, choose_keyframes, detect_borders, frame_budget,
-                       frames_for_duration, sample_frames, sample_times)
+                       SEEK_THRESHOLD_SECONDS, TRACK_IN_PASS_MAX_SECONDS, SampledFrames, TrackFrames,
+                       VideoInfo, _keyframe_index, _lowres_level, choose_keyframes, detect_borders,
+                       frame_budget, frames_for_duration, sample_frames, sample_times)
 
 logger = get_logger(__name__)
-
-#: Folder names never descended into: vdedup's own trash folder.
-EXCLUDED_DIR_NAMES = frozenset({TRASH_DIR_NAME})
-
-@dataclass(kw_only=True)
-class ScanListing:
-    """Result of walking a folder for videos."""
-
-    #: Video files to read, absolute, in deterministic order.
-    files: list = field(default_factory=list)
-    #: ``(path, reason)`` for entries not scanned: symlinks, hardlinks of a
-    #: file already listed, unreadable folders.
-    skipped: list = field(default_factory=list)
-
-
-def find_videos(root, extensions: Sequence[str] = DEFAULT_EXTENSIONS) -> ScanListing:
-    """Walk ``root`` recursively for files whose extension is in ``extensions``.
-
-    Matching is case-insensitive.  Symlinks (to files or folders) are not
-    followed and not listed as videos: the real file is scanned where it lives,
-    so a link and its target can never both be duplicates.  Hardlinks to an
-    inode already listed are skipped.  Unreadable folders are reported in
-    ``skipped`` and the walk goes on.  The trash folder is never entered.
-    Order is by relative path (POSIX form), so it does not depend on the file
-    system.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise NotADirectoryError(f"videos_dir is not a folder: {str(root)!r}")
-    exts = {(e if e.startswith(".") else "." + e).lower() for e in extensions}
-    listing = ScanListing()
-    errors: list = []
-
-    def onerror(err: OSError) -> None:
-        errors.append((err.filename, f"folder not readable: {err.strerror}"))
-
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
-        keep_dirs = []
-        for d in dirnames:
-            full = os.path.join(dirpath, d)
-            if d in EXCLUDED_DIR_NAMES:
-                continue
-            if os.path.islink(full):
-                listing.skipped.append((full, "symlink to a folder: not followed"))
-                continue
-            keep_dirs.append(d)
-        dirnames[:] = sorted(keep_dirs)
-        for name in filenames:
-            if os.path.splitext(name)[1].lower() not in exts:
-                continue
-            full = os.path.join(dirpath, name)
-            try:
-                st = os.lstat(full)
-            except OSError as e:
-                listing.skipped.append((full, f"cannot stat: {e.strerror}"))
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                target = os.path.realpath(full)
-                listing.skipped.append((full, f"symlink to {target}: not scanned separately"))
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                listing.skipped.append((full, "not a regular file"))
-                continue
-            found.append((Path(full).relative_to(root).as_posix(), full, (st.st_dev, st.st_ino)))
-    found.sort(key=lambda t: t[0])
-    seen_inodes: dict = {}
-    for rel, full, inode in found:
-        if inode in seen_inodes:
-            listing.skipped.append((full, f"hardlink of {seen_inodes[inode]}: same file, not a duplicate"))
-            continue
-        seen_inodes[inode] = rel
-        listing.files.append(full)
-    listing.skipped.extend(errors)
-    for path, reason in listing.skipped:
-        logger.debug("not scanned: %s: %s", path, reason)
-    return listing
-
 
 
 class VideosDataset(Dataset):
@@ -121,12 +41,17 @@ class VideosDataset(Dataset):
          "informative": bool tensor [T],
          "path": str (absolute),
          "info": dict (VideoInfo fields: duration, fps, width, height,
-                       rotation, size_bytes, status, reason, ...)}
+                       rotation, size_bytes, status, reason, ...),
+         "track": sampling.TrackFrames or None}  # the verification frames
 
     The options are ``Config``'s fields of the same names, with the same
     defaults (``from_config`` copies them from a ``Config``);
     ``keyframe_sampling`` turns on both ``sample_frames(keyframes=...)`` and
-    ``grow_budget``.  ``files`` lists the videos instead of walking the folder.
+    ``grow_budget``.  ``verify_frames`` (as ``Config.verify_frames``: frames
+    will confirm the pairs) also samples each short video's verification
+    frames in the same decoding pass (``sample_frames(track=True)``,
+    ``TRACK_IN_PASS_MAX_SECONDS``), so the verifier need not decode it again.
+    ``files`` lists the videos instead of walking the folder.
 
     Use ``collate_videos`` as the ``DataLoader`` ``collate_fn`` to batch videos
     of different lengths.  The dataset holds only paths, so it pickles cheaply
@@ -139,6 +64,7 @@ class VideosDataset(Dataset):
                  max_frames_per_video: int = DEFAULT_MAX_FRAMES_PER_VIDEO,
                  min_frames_per_video: int = DEFAULT_MIN_FRAMES_PER_VIDEO,
                  keyframe_sampling: bool = DEFAULT_KEYFRAME_SAMPLING,
+                 verify_frames: bool = DEFAULT_VERIFY_FRAMES,
                  files: Optional[Sequence] = None):
         self.root = Path(videos_dir).resolve()
         if files is None:
@@ -153,9 +79,11 @@ class VideosDataset(Dataset):
         self.max_frames_per_video = max_frames_per_video
         self.min_frames_per_video = min_frames_per_video
         self.keyframe_sampling = keyframe_sampling
+        self.verify_frames = verify_frames
 
     @classmethod
-    def from_config(cls, config: Config) -> "VideosDataset":
+    def from_config(cls, config: Config, *, files: Optional[Sequence] = None) -> "VideosDataset":
+        """The dataset a scan with ``config`` reads (``files``: already listed, not walked again)."""
         if config.videos_dir is None:
             raise ValueError("config.videos_dir is not set")
         return cls(config.videos_dir, extensions=config.extensions,
@@ -163,7 +91,8 @@ class VideosDataset(Dataset):
                    seconds_between_frames=config.seconds_between_frames,
                    max_frames_per_video=config.max_frames_per_video,
                    min_frames_per_video=config.min_frames_per_video,
-                   keyframe_sampling=config.keyframe_sampling)
+                   keyframe_sampling=config.keyframe_sampling,
+                   verify_frames=config.verify_frames, files=files)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -177,12 +106,12 @@ class VideosDataset(Dataset):
                              max_frames=self.max_frames_per_video,
                              min_frames=self.min_frames_per_video,
                              resize=self.video_resize, keyframes=self.keyframe_sampling,
-                             grow_budget=self.keyframe_sampling)
+                             grow_budget=self.keyframe_sampling, track=self.verify_frames)
 
     def __getitem__(self, i: int) -> dict:
         s = self.sample(i)
         return {"frames": s.frames, "pts_seconds": s.pts_seconds, "informative": s.informative,
-                "path": self.files[i], "info": s.info.to_dict()}
+                "path": self.files[i], "info": s.info.to_dict(), "track": s.track}
 
 
 def collate_videos(items: list) -> dict:
@@ -199,4 +128,5 @@ def collate_videos(items: list) -> dict:
         "informative": [it["informative"] for it in items],
         "paths": [it["path"] for it in items],
         "infos": [it["info"] for it in items],
+        "tracks": [it.get("track") for it in items],
     }

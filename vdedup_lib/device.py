@@ -1,10 +1,13 @@
 """Bottom layer: which device and which precision the CNN runs on.
 
 ``torch`` is imported inside the functions that need it, so modules that only
-ask "which settings would the encoder use" (the cache's fingerprint) stay
-light where no CUDA question arises.
+ask "which settings would the encoder use" (the cache's fingerprint,
+``light_precision``) stay light where no CUDA question arises.
 """
 from __future__ import annotations
+
+import os
+import sys
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -44,4 +47,48 @@ def resolve_precision(precision: str, device) -> str:
         import torch
 
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+#: Device files present on Linux when a GPU driver torch could use is loaded:
+#: NVIDIA's (``/proc/driver/nvidia``, ``/dev/nvidiactl``, ``/dev/nvidia0``),
+#: AMD ROCm's (``/dev/kfd``, torch's ``cuda`` API on ROCm builds) and WSL2's (``/dev/dxg``).
+GPU_DRIVER_PATHS = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd",
+                    "/dev/dxg")
+
+
+def gpu_driver_present() -> bool:
+    """Whether torch might find a GPU here, read without importing torch.
+
+    False only when that is certain: on Linux with none of ``GPU_DRIVER_PATHS``,
+    or with ``CUDA_VISIBLE_DEVICES`` set empty or to ``-1`` (every GPU hidden).
+    True elsewhere (another system: only torch can tell).
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(p) for p in GPU_DRIVER_PATHS)
+
+
+def light_precision(precision: str, device: str = "auto") -> str:
+    """The precision ``EncoderCNN(device=device, precision=precision)`` would use,
+    without importing torch where the answer cannot depend on it.
+
+    Rule: ``"fp32"``/``"bf16"`` are themselves.  ``"auto"`` on the CPU (``device``
+    ``"cpu"``, or ``"auto"`` where ``gpu_driver_present()`` is False) is decided by
+    the CPU's flags (``cpu_has_native_bf16``), which torch's answer is too.
+    Only when a GPU may be used is torch asked (imported if it is not yet):
+    whether its build can use the GPU, and whether that GPU does bf16, only torch
+    knows.  If torch is already imported it is asked in every case (exact, and
+    free then).
+    """
+    check_precision(precision)
+    if precision != "auto":
+        return precision
+    on_cpu = device == "cpu" or device.startswith("cpu:") or (device == "auto" and
+                                                              not gpu_driver_present())
+    if "torch" in sys.modules or not on_cpu:
+        return resolve_precision(precision, resolve_device(device))
     return "bf16" if cpu_has_native_bf16() else "fp32"

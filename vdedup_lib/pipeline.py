@@ -17,12 +17,13 @@ from typing import Any, Optional
 from .config import Config
 
 
-def group_and_report(emb, config: Config) -> dict:
+def group_and_report(emb, config: Config, *, progress: bool = False) -> dict:
     """Group embeddings ``emb`` as ``config`` says and build the report (both engines).
 
     With ``config.verify_frames`` embeddings propose and frames confirm
     (``verify.find_verified_duplicates``); otherwise plain DBSCAN on the
     embeddings.  ``config.grouping`` picks the dense or the sparse graph path.
+    ``progress``: bars on stderr while frames are verified.
     """
     from .clustering import find_duplicates
     from .report import build_report
@@ -31,11 +32,11 @@ def group_and_report(emb, config: Config) -> dict:
         from .cache import PairCache
         from .verify import TrackCache, find_verified_duplicates
 
-        tracks = TrackCache(emb.root)
+        tracks = TrackCache.for_embeddings(emb)
         if config.use_cache:
             tracks.store = PairCache(tracks.store_fingerprint(), config.cache_dir)
         dups = find_verified_duplicates(emb, epsilon=config.epsilon, min_samples=config.min_samples,
-                                        tracks=tracks, method=config.grouping)
+                                        tracks=tracks, method=config.grouping, progress=progress)
         report = build_report(emb, dups, config, tracks=tracks)
         if tracks.store is not None:
             report["verification_cache"] = tracks.store.stats.to_dict()
@@ -51,7 +52,7 @@ def scan(config: Config, *, progress: bool = True, encoder=None):
     from .encoder import encode_videos
 
     emb = encode_videos(config=config, encoder=encoder, progress=progress)
-    return group_and_report(emb, config), emb
+    return group_and_report(emb, config, progress=progress), emb
 
 
 @dataclass

@@ -74,7 +74,7 @@ def build_report(emb, dups: DuplicateGroups, config: Config, *, tracks=None) -> 
     if not config.verify_frames:
         tracks = None
     elif tracks is None:
-        tracks = TrackCache(emb.root)
+        tracks = TrackCache.for_embeddings(emb)
     by_path = dict(zip(paths, infos))
     judge_args = {"root": emb.root, "tracks": tracks, "prefer": config.prefer,
                   "reference": _reference_folders(config, emb.root),

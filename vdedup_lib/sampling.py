@@ -2,31 +2,41 @@
 
 ``sample_frames(path)`` decodes a handful of frames spread over the video
 (``sample_times``; on long videos only the keyframes nearest those times,
-``choose_keyframes``), crops flat borders (``detect_borders``), resizes them
-square and flags near-uniform ones (``LOW_INFO_STD``).  A file that cannot be
+``choose_keyframes``; the plan is ``sampling_plan``), crops flat borders
+(``detect_borders``), resizes them square and flags near-uniform ones
+(``LOW_INFO_STD``).  With ``track=True`` the same decoding pass also samples
+the video's verification frames (``TrackFrames``: small grey frames on the
+denser grid of ``tracks``), so a scan decodes each short video once
+(``TRACK_IN_PASS_MAX_SECONDS``); ``sample_track_frames`` samples them alone.  A file that cannot be
 read gives ``SampledFrames`` with zero frames and ``info.status == "error"``
 plus a reason: one bad file never stops a scan.  ``dataset.VideosDataset``
 calls it once per file.
 
 Decoding uses PyAV throughout: packet by packet, so that one bad packet
 (theora screencasts, truncated files) costs one packet and not the file;
-``to_ndarray(format="rgb24")`` handles interlaced MPEG-2 where OpenCV's
-swscale path refuses; frames are rotated by their display-matrix rotation.
+``to_ndarray(format="rgb24", width=..., height=...)`` converts each sample
+inside swscale straight to a small working size (never the full picture
+first), and handles interlaced MPEG-2 where OpenCV's swscale path refuses;
+frames are rotated by their display-matrix rotation.  torch is imported only
+to return the CNN's frames as tensors, not by importing this module.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import torch
 
 from .config import (DEFAULT_MAX_FRAMES_PER_VIDEO, DEFAULT_MIN_FRAMES_PER_VIDEO,
                      DEFAULT_SECONDS_BETWEEN_FRAMES, DEFAULT_VIDEO_RESIZE)
 from .io_utils import get_logger
+from .sampling_plan import (KEYFRAME_MAX_GAP_SECONDS, LOWRES_CODECS, MAX_LOWRES,  # noqa: F401 (re-exported)
+                            SEEK_MIN_SKIP_SECONDS, SEEK_THRESHOLD_SECONDS, TRACK_FRAME_SIDE,
+                            TRACK_IN_PASS_MAX_SECONDS, TRACK_MAX_FRAMES, TRACK_SECONDS_BETWEEN_FRAMES,
+                            _keyframe_index, _lowres_level, _working_size, choose_keyframes,
+                            frame_budget, frames_for_duration, sample_times, track_spacing)
 
 logger = get_logger(__name__)
 
@@ -112,137 +122,36 @@ class SampledFrames:
     info: VideoInfo
     #: Border crop applied, as fractions ``(top, bottom, left, right)``.
     crop_fractions: tuple = (0.0, 0.0, 0.0, 0.0)
+    #: The verification frames sampled in the same pass (``sample_frames(track=True)``), or None.
+    track: Optional["TrackFrames"] = None
 
 
+@dataclass(kw_only=True)
+class TrackFrames:
+    """A video's verification frames: what ``tracks.track_from_frames`` builds a
+    ``FrameTrack`` from.  Sampled frame-exact on the video's own grid
+    (``track_spacing``), borders cropped (detected on these frames), squeezed to
+    a ``TRACK_FRAME_SIDE`` square, made grey."""
 
-def frame_budget(duration: Optional[float], *, seconds_between_frames: float,
-                 max_frames: int) -> int:
-    """Frames to sample from a video of ``duration`` seconds when the cap grows with length.
+    #: uint8 ``[T, TRACK_FRAME_SIDE, TRACK_FRAME_SIDE]``: ITU-R BT.601 luma of the RGB frames.
+    gray: np.ndarray
+    #: float64 ``[T]``: each frame's time on the player's clock (stream start subtracted), seconds.
+    pts_seconds: np.ndarray
+    #: bool ``[T]``: False for low-information frames (``LOW_INFO_STD``).
+    informative: np.ndarray
+    #: Spacing of the grid sampled, seconds.
+    seconds_between_frames: float
+    #: The cap on frames the grid was widened for.
+    max_frames: int = TRACK_MAX_FRAMES
 
-    Up to ``max_frames * seconds_between_frames`` seconds the cap is
-    ``max_frames``.  Beyond that it grows with the logarithm of the duration:
-    ``max_frames * (1 + log10(duration / (max_frames * seconds_between_frames)))``.
-    Rule: each tenfold of length adds ``max_frames`` frames, and the cap never
-    grows faster than the spacing would (its slope where it starts is 0.43
-    frames per second of video): at the defaults (32, 1 s) a 40 s clip gets 35
-    frames, a 10-minute video 73, a 2-hour one 107.  The pooled embedding only
-    proposes candidate pairs (frames confirm them, ``verify.py``), and the
-    work and memory per video stay bounded by a slowly growing number.
-    """
-    base = max_frames * seconds_between_frames
-    if duration is None or not math.isfinite(duration) or duration <= base:
-        return max_frames
-    return int(round(max_frames * (1.0 + math.log10(duration / base))))
-
-
-def sample_times(duration: Optional[float], start: float, *, seconds_between_frames: float,
-                  max_frames: int, min_frames: int, grow_budget: bool = False) -> Optional[np.ndarray]:
-    """Target presentation times for the samples, or None if duration is unknown.
-
-    The spacing is ``seconds_between_frames``, widened so at most
-    ``max_frames`` samples cover the whole video (with ``grow_budget``, at most
-    ``frame_budget(duration, ...)``), and narrowed so a short clip still gives
-    ``min_frames``.  Each sample sits in the middle of its slot.
-    """
-    if duration is None or not math.isfinite(duration) or duration <= 0:
-        return None
-    if grow_budget:
-        max_frames = frame_budget(duration, seconds_between_frames=seconds_between_frames,
-                                  max_frames=max_frames)
-    step = max(seconds_between_frames, duration / max_frames)
-    n = int(duration // step)
-    if n < min_frames:
-        n = min_frames
-        step = duration / n
-    n = max(1, min(n, max_frames))
-    return start + step * (np.arange(n) + 0.5)
+    @property
+    def nbytes(self) -> int:
+        """Memory the arrays take, bytes."""
+        return int(self.gray.nbytes + self.pts_seconds.nbytes + self.informative.nbytes)
 
 
-#: Keyframe sampling is used when the stream's keyframes are at most this many
-#: seconds apart (start and end of the video included) and give at least
-#: ``min_frames`` distinct samples.  Each target time is then served by its
-#: nearest keyframe, which needs no other frame decoded.  Rule: a keyframe at
-#: most 5 s from the target stands for that part of the video (shots last
-#: seconds; the video embedding is a mean over the whole video), and 2-10 s is
-#: the keyframe interval of typical camera, streaming and x264 encodes, so
-#: common long videos qualify while short clips with one keyframe do not.
-KEYFRAME_MAX_GAP_SECONDS = 10.0
-
-#: In exact sampling with a keyframe index, seek to the keyframe before the
-#: next target when that skips more than this much video: a seek (and decoder
-#: flush) costs about as much as decoding a few frames, one second of video is
-#: 24-60 frames.
-SEEK_MIN_SKIP_SECONDS = 1.0
-
-#: Codecs whose FFmpeg decoders can decode at 1/2, 1/4, 1/8 size (``lowres``):
-#: the DCT is cut before the pixels are made, so a big frame costs less.
-LOWRES_CODECS = frozenset({"mjpeg", "mpeg4", "h263", "h263p", "msmpeg4v1", "msmpeg4v2",
-                           "msmpeg4v3", "wmv1", "wmv2", "mpeg1video", "mpeg2video"})
-#: Largest ``lowres`` factor FFmpeg accepts for those decoders (1/8 size).
-MAX_LOWRES = 3
-
-
-
-def frames_for_duration(duration: float, *, seconds_between_frames: float = 1.0,
-                        max_frames: int = 32, min_frames: int = 8) -> int:
-    """How many frames ``sample_frames`` takes from a video of ``duration`` seconds."""
-    t = sample_times(duration, 0.0, seconds_between_frames=seconds_between_frames,
-                     max_frames=max_frames, min_frames=min_frames)
-    return 0 if t is None else len(t)
-
-def _lowres_level(codec: Optional[str], width: int, height: int, resize: int) -> int:
-    """Halvings the decoder may apply while the longer side stays >= 2 * resize."""
-    if codec not in LOWRES_CODECS or not width or not height:
-        return 0
-    level, longest = 0, max(width, height)
-    while level < MAX_LOWRES and longest // 2 ** (level + 1) >= 2 * resize:
-        level += 1
-    return level
-
-
-def _keyframe_index(path: str, stream_index: int) -> Optional[np.ndarray]:
-    """Presentation times (s) of the keyframe packets, read without decoding; None on error."""
-    import av
-
-    times = []
-    try:
-        with av.open(path, metadata_errors="ignore") as c:
-            s = c.streams.video[stream_index]
-            tb = s.time_base
-            for pkt in c.demux(s):
-                if pkt.is_keyframe and pkt.pts is not None and tb is not None:
-                    times.append(float(pkt.pts * tb))
-    except (av.error.FFmpegError, OSError, ValueError, IndexError) as e:
-        logger.debug("%s: no keyframe index (%s: %s), decoding exact times", path,
-                     type(e).__name__, e)
-        return None
-    return np.unique(np.asarray(times, dtype=np.float64))
-
-
-def choose_keyframes(keyframe_times: Optional[np.ndarray], targets: Optional[np.ndarray],
-                     duration: Optional[float], start: float, *, min_frames: int,
-                     max_gap_seconds: float = KEYFRAME_MAX_GAP_SECONDS) -> Optional[np.ndarray]:
-    """The keyframes serving ``targets`` (nearest one each, distinct), or None.
-
-    None means "keyframes are not dense enough: decode exactly" (see
-    ``KEYFRAME_MAX_GAP_SECONDS``).
-    """
-    if keyframe_times is None or targets is None or not duration or len(keyframe_times) == 0:
-        return None
-    k = keyframe_times
-    edges = np.concatenate([[start], k, [start + duration]])
-    if np.diff(edges).max() > max_gap_seconds:
-        return None
-    pos = np.clip(np.searchsorted(k, targets), 1, len(k)) if len(k) > 1 else np.zeros(len(targets), int)
-    if len(k) > 1:
-        left, right = k[pos - 1], k[np.minimum(pos, len(k) - 1)]
-        chosen = np.where(np.abs(targets - left) <= np.abs(right - targets), left, right)
-    else:
-        chosen = np.full(len(targets), k[0])
-    chosen = np.unique(chosen)
-    if len(chosen) < min(min_frames, len(targets)):
-        return None
-    return chosen
+#: ITU-R BT.601 luma weights, as FFmpeg's and OpenCV's RGB -> grey (and ``encoder``'s grey CNN input).
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _rotate(img: np.ndarray, rotation: int) -> np.ndarray:
@@ -284,7 +193,7 @@ def detect_borders(stack: np.ndarray, *, max_spread: int = BORDER_MAX_SPREAD,
 
 
 def _finish_frames(raw: list, resize: int) -> tuple:
-    """Crop borders, resize to ``resize``², return (uint8 [T,3,S,S], informative, crop)."""
+    """Crop borders, resize to ``resize``², return (uint8 [T,S,S,3], informative [T], crop)."""
     import cv2  # local import: keeps library import light
 
     # Frames of one video have one size except after a mid-stream size change;
@@ -300,30 +209,42 @@ def _finish_frames(raw: list, resize: int) -> tuple:
         out[i] = cv2.resize(f, (resize, resize), interpolation=cv2.INTER_AREA)
     gray_std = out.reshape(len(raw), -1, 3).mean(axis=2).std(axis=1)
     informative = gray_std >= LOW_INFO_STD
-    frames = torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
     crop = (top / h0, bottom / h0, left / w0, right / w0)
-    return frames, torch.from_numpy(informative), crop
+    return out, informative, crop
 
 
-def _working_size(width: int, height: int, resize: int) -> tuple:
-    """Decode size: scaled down so the longer side is at most 2*resize.
+def _track_frames(raw: list, pts: list, *, start: float, seconds_between_frames: float,
+                  max_frames: int) -> TrackFrames:
+    """``TrackFrames`` of decoded samples (working size, upright): borders
+    cropped, ``TRACK_FRAME_SIDE`` square, grey rounded to uint8."""
+    out, informative, _ = _finish_frames(raw, TRACK_FRAME_SIDE)
+    gray = np.clip(np.rint(out.astype(np.float32) @ _LUMA), 0, 255).astype(np.uint8)
+    return TrackFrames(gray=gray, pts_seconds=np.asarray(pts, np.float64) - start,
+                       informative=np.asarray(informative, bool),
+                       seconds_between_frames=float(seconds_between_frames), max_frames=int(max_frames))
 
-    Scaling inside the decoder's swscale step is cheaper than converting the
-    full frame; 2x the CNN size leaves room for border cropping.
+
+def sample_track_frames(path, *, seconds_between_frames: float,
+                        max_frames: int = TRACK_MAX_FRAMES) -> Optional[TrackFrames]:
+    """The verification frames of ``path`` alone, frame-exact at ``seconds_between_frames``
+    (widened so at most ``max_frames`` cover the video); None (logged) if it cannot be read.
+
+    The same frames ``sample_frames(track=True)`` takes in a scan's pass for a
+    video whose own grid (``track_spacing``) is asked for, except that a codec
+    with a reduced-size decoding mode (``LOWRES_CODECS``) may reduce further here.
     """
-    longest = max(width, height)
-    limit = 2 * resize
-    if longest <= limit:
-        return width - width % 2, height - height % 2
-    s = limit / longest
-    return max(2, int(round(width * s / 2)) * 2), max(2, int(round(height * s / 2)) * 2)
-
-
-
-#: Without a keyframe index (``keyframes=False``), decoding goes forward and
-#: seeks only across gaps of more than this many seconds between samples.
-#: Verification samples frame-exact times and leaves seeking to this rule.
-SEEK_THRESHOLD_SECONDS = 30.0
+    if seconds_between_frames <= 0:
+        raise ValueError(f"seconds_between_frames must be > 0, got {seconds_between_frames!r}")
+    sampler = _decode_file(path, root=None, seconds_between_frames=seconds_between_frames,
+                           max_frames=max_frames, min_frames=1, resize=TRACK_FRAME_SIDE,
+                           keyframes=False, grow_budget=False,
+                           seek_threshold_seconds=SEEK_THRESHOLD_SECONDS, track=False)
+    if sampler.info.status != "ok" or not sampler.raw:
+        logger.warning("cannot sample %s for frame verification: %s", path,
+                       sampler.info.reason or "no decodable video frames")
+        return None
+    return _track_frames(sampler.raw, sampler.pts, start=sampler.start,
+                         seconds_between_frames=seconds_between_frames, max_frames=max_frames)
 
 
 def sample_frames(path, *, root=None, seconds_between_frames: float = DEFAULT_SECONDS_BETWEEN_FRAMES,
@@ -331,7 +252,8 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = DEFAULT_SE
                   min_frames: int = DEFAULT_MIN_FRAMES_PER_VIDEO,
                   resize: int = DEFAULT_VIDEO_RESIZE, keyframes: bool = False,
                   grow_budget: bool = False,
-                  seek_threshold_seconds: float = SEEK_THRESHOLD_SECONDS) -> SampledFrames:
+                  seek_threshold_seconds: float = SEEK_THRESHOLD_SECONDS,
+                  track: bool = False) -> SampledFrames:
     """Sample frames from one video file.  Never raises for a bad file.
 
     The spacing, cap, minimum and size default to ``Config``'s
@@ -349,12 +271,28 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = DEFAULT_SE
       seeks only across gaps of more than ``seek_threshold_seconds``.
     * ``grow_budget``: the cap on frames grows slowly with duration
       (``frame_budget``) instead of being ``max_frames``.
+    * ``track``: also sample the verification frames (``result.track``, see
+      ``TrackFrames``) in the same pass, when the video lasts at most
+      ``TRACK_IN_PASS_MAX_SECONDS``.  That pass decodes every frame (their
+      grid is denser than any keyframe or seek would serve), so the CNN's
+      frames are then frame-exact whatever ``keyframes`` says.
 
     Frames are decoded at reduced size by the decoder where it can
     (``LOWRES_CODECS``), with frame threading, and converted straight to a
     small working size.  Memory is bounded by the number of samples, whatever
     the video length: no decoded frame is kept except the samples.
     """
+    return _decode_file(path, root=root, seconds_between_frames=seconds_between_frames,
+                        max_frames=max_frames, min_frames=min_frames, resize=resize,
+                        keyframes=keyframes, grow_budget=grow_budget,
+                        seek_threshold_seconds=seek_threshold_seconds, track=track).finish()
+
+
+def _decode_file(path, *, root, seconds_between_frames: float, max_frames: int, min_frames: int,
+                 resize: int, keyframes: bool, grow_budget: bool, seek_threshold_seconds: float,
+                 track: bool) -> "_Sampler":
+    """Open, plan and decode ``path``; the sampler holds the samples, or
+    ``info.status == "error"`` and the reason."""
     import av  # local import: no import-time cost for users of other stages
 
     path = Path(path)
@@ -380,13 +318,13 @@ def sample_frames(path, *, root=None, seconds_between_frames: float = DEFAULT_SE
                                        seconds_between_frames=seconds_between_frames,
                                        max_frames=max_frames, min_frames=min_frames,
                                        grow_budget=grow_budget)
-        if keyframes and sampler.targets is not None:
+        if track:
+            sampler.plan_track()
+        if keyframes and sampler.targets is not None and sampler.track is None:
             sampler.plan_keyframes(str(path), stream, min_frames=min_frames)
         sampler.set_lowres(stream)
-        failed = sampler.decode(container, stream)
-        if failed is not None:
-            return failed
-    return sampler.finish()
+        sampler.decode(container, stream)
+    return sampler
 
 
 def _relpath(path: Path, root) -> str:
@@ -413,10 +351,39 @@ def _unreadable_reason(path: Path, info: VideoInfo) -> str:
 
 
 @dataclass(kw_only=True)
+class _TrackChannel:
+    """The verification frames taken in the CNN's pass (``sample_frames(track=True)``):
+    frame-exact targets on the video's own grid, kept at their own small working size."""
+
+    #: Target presentation times, seconds.
+    targets: np.ndarray
+    #: Spacing of the grid, seconds (``track_spacing``).
+    seconds_between_frames: float
+    #: Decoded sample images (working size, rotated), in order.
+    raw: list = field(default_factory=list)
+    #: Presentation time of each sample, seconds.
+    pts: list = field(default_factory=list)
+    #: Working decode size ``(w, h)``.
+    size: Optional[tuple] = None
+    #: Index of the next target not yet served.
+    next_i: int = 0
+
+    def want(self, t: float, half_frame: float) -> bool:
+        """Whether the frame at ``t`` is a sample (as ``_Sampler.want`` on the exact path)."""
+        targets = self.targets
+        if self.next_i >= len(targets) or t + half_frame < targets[self.next_i]:
+            return False
+        while self.next_i < len(targets) and targets[self.next_i] <= t + half_frame:
+            self.next_i += 1
+        return True
+
+
+@dataclass(kw_only=True)
 class _Sampler:
     """The state of sampling one file, shared by the decode loop's steps.
 
     The plan: ``read_stream`` (metadata), ``targets`` (``sample_times``),
+    ``plan_track`` (the verification frames in the same pass, short videos) or
     ``plan_keyframes`` (keyframe path, or the index for seeking), then
     ``decode`` (one loop for the keyframe, seek-and-decode and sequential
     paths: ``feed``, ``want`` and ``seek_to`` differ between them) and
@@ -459,17 +426,26 @@ class _Sampler:
     last_time: Optional[float] = None
     #: Frames the decoder produced.
     frame_count: int = 0
+    #: The verification frames sampled in the same pass (``plan_track``), or None.
+    track: Optional[_TrackChannel] = None
+    #: The first sampled frame has set the rotation and the displayed size.
+    described: bool = False
 
     @property
     def key_only(self) -> bool:
         """The keyframe path: only the chosen keyframes are decoded."""
         return self.info.sampling == "keyframes"
 
-    def fail(self, reason: str) -> SampledFrames:
-        """The empty result of a file that gave no frames."""
+    def fail(self, reason: str) -> "_Sampler":
+        """Mark the file as giving no frames (``finish`` returns the empty result)."""
         self.info.status = "error"
         self.info.reason = reason
+        self.raw, self.pts, self.track = [], [], None
         logger.info("%s: not used: %s", self.info.relpath, reason)
+        return self
+
+    def _empty(self) -> SampledFrames:
+        import torch
         return SampledFrames(frames=torch.empty((0, 3, self.resize, self.resize), dtype=torch.uint8),
                              pts_seconds=torch.empty(0, dtype=torch.float64),
                              informative=torch.empty(0, dtype=torch.bool), info=self.info)
@@ -493,6 +469,18 @@ class _Sampler:
             info.bitrate = 8 * info.size_bytes / self.duration
         self.coded_size = (stream.width, stream.height)
         self.tick = float(tb) / 2 if tb else 1e-6
+
+    def plan_track(self) -> None:
+        """Sample the verification frames too when the video is short enough
+        (``TRACK_IN_PASS_MAX_SECONDS``, duration known): then every frame is
+        decoded, in order, and both sets are taken from the same frames."""
+        d = self.duration
+        if d is None or not (0 < d <= TRACK_IN_PASS_MAX_SECONDS) or self.targets is None:
+            return
+        spacing = track_spacing(d)
+        targets = sample_times(d, self.start, seconds_between_frames=spacing,
+                               max_frames=TRACK_MAX_FRAMES, min_frames=1)
+        self.track = _TrackChannel(targets=targets, seconds_between_frames=spacing)
 
     def plan_keyframes(self, path: str, stream, *, min_frames: int) -> None:
         """Keyframe path when keyframes are dense enough (``choose_keyframes``):
@@ -522,6 +510,11 @@ class _Sampler:
             cc = stream.codec_context
             cc.options = {**cc.options, "lowres": str(lowres)}
 
+    def half_frame(self) -> float:
+        """How early a frame may be and still serve a target, seconds."""
+        fps = self.info.fps
+        return self.tick if self.key_only else (0.5 / fps if fps else 0.0)
+
     def want(self, t: float) -> bool:
         """Whether the frame at ``t`` is a sample (advances past the targets it serves)."""
         targets = self.targets
@@ -531,8 +524,7 @@ class _Sampler:
             return False
         if self.next_i >= len(targets):
             return False
-        fps = self.info.fps
-        half_frame = self.tick if self.key_only else (0.5 / fps if fps else 0.0)
+        half_frame = self.half_frame()
         if t + half_frame >= targets[self.next_i]:
             while self.next_i < len(targets) and targets[self.next_i] <= t + half_frame:
                 self.next_i += 1
@@ -540,7 +532,9 @@ class _Sampler:
         return False
 
     def done(self) -> bool:
-        """Every sample taken."""
+        """Every sample taken (the verification frames' too)."""
+        if self.track is not None and self.track.next_i < len(self.track.targets):
+            return False
         if self.targets is None:
             return len(self.raw) >= self.max_frames
         return self.next_i >= len(self.targets)
@@ -548,8 +542,8 @@ class _Sampler:
     def seek_to(self) -> Optional[float]:
         """Where to seek before the next target, or None to decode on."""
         targets, kf = self.targets, self.keyframe_times
-        if targets is None or self.next_i >= len(targets):
-            return None
+        if self.track is not None or targets is None or self.next_i >= len(targets):
+            return None  # the verification frames' grid needs every part of the video
         target = targets[self.next_i]
         if kf is not None and len(kf) and not self.key_only:  # seek-and-decode path
             before = kf[kf <= target + self.tick]
@@ -574,25 +568,43 @@ class _Sampler:
         t = float(packet.pts * self.time_base)
         return bool(np.any(np.abs(targets[self.next_i:] - t) <= self.tick))
 
-    def keep(self, frame, t: float) -> None:
-        """Convert ``frame`` to the working size (first sample: fixes size and
-        rotation), rotate it upright and keep it."""
+    def _describe(self, frame) -> None:
+        """The first sampled frame fixes the rotation and the displayed size."""
         info = self.info
-        if self.size is None:
-            info.rotation = int(getattr(frame, "rotation", 0) or 0)
-            w, h = self.coded_size[0] or frame.width, self.coded_size[1] or frame.height
-            self.size = _working_size(w, h, self.resize)
-            if (info.rotation // 90) % 2:
-                w, h = h, w
-            info.width, info.height = w, h
-        img = frame.to_ndarray(format="rgb24", width=self.size[0], height=self.size[1])
-        self.raw.append(_rotate(img, info.rotation))
-        self.pts.append(t)
+        info.rotation = int(getattr(frame, "rotation", 0) or 0)
+        w, h = self.coded_size[0] or frame.width, self.coded_size[1] or frame.height
+        self.size = _working_size(w, h, self.resize)
+        if self.track is not None:
+            self.track.size = _working_size(w, h, TRACK_FRAME_SIDE)
+        if (info.rotation // 90) % 2:
+            w, h = h, w
+        info.width, info.height = w, h
+        self.described = True
 
-    def decode(self, container, stream) -> Optional[SampledFrames]:
+    def _convert(self, frame, size: tuple) -> np.ndarray:
+        """``frame`` as upright RGB at ``size``, scaled and converted in one swscale step."""
+        img = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+        return _rotate(img, self.info.rotation)
+
+    def take(self, frame, t: float) -> None:
+        """Keep ``frame`` for whichever sample sets want it."""
+        main = self.want(t)
+        extra = self.track is not None and self.track.want(t, self.half_frame())
+        if not (main or extra):
+            return
+        if not self.described:
+            self._describe(frame)
+        if main:
+            self.raw.append(self._convert(frame, self.size))
+            self.pts.append(t)
+        if extra:
+            self.track.raw.append(self._convert(frame, self.track.size))
+            self.track.pts.append(t)
+
+    def decode(self, container, stream) -> None:
         """Decode until every sample is taken or the stream ends, seeking where
         ``seek_to`` says.  A decoding error after some samples ends the stream
-        with a warning in ``info.reason``; before any, the failed result is returned."""
+        with a warning in ``info.reason``; before any, the file fails."""
         import av
 
         seeks_left = max(self.max_frames, len(self.targets) if self.targets is not None else 0)
@@ -612,10 +624,9 @@ class _Sampler:
                 if not self._decode_packets(container, stream, may_seek=seeks_left > 0):
                     break
         except av.error.FFmpegError as e:
-            return self._decoding_error(f"decoding failed: {e}", e)
+            self._decoding_error(f"decoding failed: {e}", e)
         except (MemoryError, RuntimeError, ValueError) as e:
-            return self._decoding_error(f"decoding failed: {type(e).__name__}: {e}", e)
-        return None
+            self._decoding_error(f"decoding failed: {type(e).__name__}: {e}", e)
 
     def _decode_packets(self, container, stream, *, may_seek: bool) -> bool:
         """Demux and decode from the current position; True when it stopped to
@@ -636,28 +647,32 @@ class _Sampler:
                 t = frame.time if frame.time is not None else (
                     self.frame_count / fps if fps else float(self.frame_count))
                 self.last_time = t
-                if self.want(t):
-                    self.keep(frame, t)
+                self.take(frame, t)
             if self.done():
                 return False
             if may_seek and self.seek_to() is not None:
                 return True
         return False
 
-    def _decoding_error(self, failure: str, e: BaseException) -> Optional[SampledFrames]:
+    def _decoding_error(self, failure: str, e: BaseException) -> None:
         if not self.raw:
-            return self.fail(failure)
+            self.fail(failure)
+            return
         self.info.reason = f"stream ended early ({type(e).__name__}); used {len(self.raw)} frames"
-        return None
 
     def finish(self) -> SampledFrames:
         """Crop, resize and flag the samples; warnings (truncated stream, bad packets) in ``info.reason``."""
+        import torch
+
         info, raw, pts = self.info, self.raw, self.pts
+        if info.status == "error":
+            return self._empty()
         if not raw:
             msg = "no decodable video frames"
             if info.bad_packets:
                 msg += f" ({info.bad_packets} bad packets)"
-            return self.fail(msg)
+            self.fail(msg)
+            return self._empty()
         if self.targets is not None and self.next_i < len(self.targets) and not info.reason:
             info.reason = (f"stream ended at {pts[-1]:.2f} s of the {self.duration:.2f} s its header "
                            f"states (truncated?); used {len(raw)} frames")
@@ -665,13 +680,20 @@ class _Sampler:
             info.reason = f"skipped {info.bad_packets} undecodable packets"
         if info.duration_seconds is None and pts:
             info.duration_seconds = pts[-1] - self.start
-        frames, informative, crop = _finish_frames(raw, self.resize)
-        info.frames_sampled = int(frames.shape[0])
+        out, informative, crop = _finish_frames(raw, self.resize)
+        info.frames_sampled = int(out.shape[0])
         info.frames_decoded = self.frame_count
         if info.width and info.height:
             info.content_width = int(round(info.width * (1 - crop[2] - crop[3])))
             info.content_height = int(round(info.height * (1 - crop[0] - crop[1])))
         if info.reason:
             logger.info("%s: %s", info.relpath, info.reason)
-        return SampledFrames(frames=frames, pts_seconds=torch.tensor(pts, dtype=torch.float64),
-                             informative=informative, info=info, crop_fractions=crop)
+        track = None
+        if self.track is not None and self.track.raw:
+            track = _track_frames(self.track.raw, self.track.pts, start=self.start,
+                                  seconds_between_frames=self.track.seconds_between_frames,
+                                  max_frames=TRACK_MAX_FRAMES)
+        return SampledFrames(frames=torch.from_numpy(out).permute(0, 3, 1, 2).contiguous(),
+                             pts_seconds=torch.tensor(pts, dtype=torch.float64),
+                             informative=torch.from_numpy(informative), info=info,
+                             crop_fractions=crop, track=track)

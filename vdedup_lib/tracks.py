@@ -36,6 +36,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .io_utils import get_logger
+from .sampling_plan import TRACK_MAX_FRAMES, TRACK_SECONDS_BETWEEN_FRAMES
 
 log = get_logger(__name__)
 
@@ -43,10 +44,11 @@ log = get_logger(__name__)
 #: frame x frame matrix cheap and is past the detail any re-encode keeps alike.
 THUMB_SIDE = 32
 #: Dense sampling for verification, seconds between frames (4 per second: a
-#: cut or a trim point is located to a quarter second).
-SECONDS_BETWEEN_FRAMES = 0.25
+#: cut or a trim point is located to a quarter second).  Defined with the
+#: sampler (``sampling_plan``), whose pass takes these frames for short videos.
+SECONDS_BETWEEN_FRAMES = TRACK_SECONDS_BETWEEN_FRAMES
 #: Cap on frames per video for verification; longer videos get wider spacing.
-MAX_FRAMES = 240
+MAX_FRAMES = TRACK_MAX_FRAMES
 #: Centre zooms tried on one side (a crop copy is a zoom of the original): 1
 #: (none), 0.9 and 0.8 cover crops of 10-20 % per side in steps that keep the
 #: NCC of a correct zoom above ``alignment.MIN_FRAME_NCC``.
@@ -114,24 +116,21 @@ def low_information(gray: np.ndarray, sampler_informative: np.ndarray) -> np.nda
 def frame_track(path, *, seconds_between_frames: float = SECONDS_BETWEEN_FRAMES,
                 max_frames: int = MAX_FRAMES, zooms: Sequence[float] = ZOOMS) -> Optional[FrameTrack]:
     """Sample ``path`` densely into grey thumbnails (one row per centre zoom in
-    ``zooms``); None if it cannot be read (logged)."""
-    from .dataset import sample_frames
+    ``zooms``); None if it cannot be read (logged).  Decodes the file
+    (``sampling.sample_track_frames``); a scan's pass has already sampled the
+    frames of short videos, and ``verify.TrackCache`` builds their tracks from
+    those instead."""
+    from .sampling import sample_track_frames
 
     if seconds_between_frames <= 0:
         raise ValueError(f"seconds_between_frames must be > 0, got {seconds_between_frames!r}")
     if not zooms or any(not (0.0 < z <= 1.0) for z in zooms):
         raise ValueError(f"zooms must be in (0, 1], got {tuple(zooms)!r}")
-    s = sample_frames(path, seconds_between_frames=seconds_between_frames, max_frames=max_frames,
-                      min_frames=1, resize=2 * THUMB_SIDE)
-    if s.info.status != "ok" or s.frames.shape[0] == 0:
-        log.warning("cannot sample %s for frame verification: %s", path,
-                    s.info.reason or "no frames")
+    f = sample_track_frames(path, seconds_between_frames=seconds_between_frames, max_frames=max_frames)
+    if f is None:
         return None
-    rgb = s.frames.permute(0, 2, 3, 1).numpy().astype(np.float32)
-    gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
     # the sampler's low-information flag (black, blank, fade: sampling.LOW_INFO_STD)
-    return track_from_frames(str(path), gray, pts_seconds=s.pts_seconds.numpy() - s.info.start_seconds,
-                             informative=s.informative.numpy().astype(bool),
+    return track_from_frames(str(path), f.gray, pts_seconds=f.pts_seconds, informative=f.informative,
                              seconds_between_frames=seconds_between_frames, zooms=zooms)
 
 

@@ -11,7 +11,7 @@ re-edited.  So grouping runs in two stages (``verified_distances``):
 2. **Confirm.**  Each candidate pair is compared frame by frame
    (``verify_pair``) and the result decides the distance DBSCAN sees.
 
-The pieces live in four modules:
+The pieces live in five modules:
 
 * ``tracks``: each video densely sampled into 32x32 grey thumbnails
   (``frame_track``, ``FrameTrack``), and the IDF weights of frames
@@ -21,11 +21,11 @@ The pieces live in four modules:
   (``verify_pair``), its result (``PairEvidence``, ``PairOutcome``);
 * ``takes``: before a removal, whether the aligned frames differ the way
   copies do or the way two takes of one scene do (``copy_or_take``);
-* ``verify`` (here): ``TrackCache`` (each video decoded once per grid, each
-  pair compared once, optionally stored on disk), the candidate pairs, the
-  fused distance (``verified_distances``) and the grouping
-  (``find_verified_duplicates``).  The names of the other two modules are
-  importable from here as well.
+* ``verify`` (here): ``TrackCache`` (each video's verification frames taken
+  from the scan's decoding pass, or decoded once; each pair compared once,
+  optionally stored on disk), the candidate pairs, the fused distance
+  (``verified_distances``) and the grouping (``find_verified_duplicates``).
+  The names of the other modules are importable from here as well.
 
 **IDF weighting.**  Over the candidate pairs, each frame's document frequency
 is the number of videos (itself included) holding a matching frame
@@ -51,16 +51,31 @@ from .io_utils import get_logger
 from . import takes
 from .takes import TakeCheck, TakeVerdict, copy_or_take  # noqa: F401 (re-exported)
 from .tracks import (MAX_FRAMES, PIP_ZOOM, SECONDS_BETWEEN_FRAMES, THUMB_SIDE, ZOOMS,  # noqa: F401 (re-exported)
-                     FrameTrack, frame_track, idf_weights, pair_spacing, regrid)
+                     FrameTrack, frame_track, idf_weights, pair_spacing, regrid, track_from_frames)
 
 log = get_logger(__name__)
 
 #: Candidate radius = CANDIDATE_FACTOR x epsilon in pooled cosine distance.
 #: Rule: copies whose pooled distance is up to twice the grouping radius
-#: (crops, letterbox, trims) are still looked at, frame by frame.
+#: (crops, letterbox, trims) are still looked at, frame by frame.  Measured
+#: with ``benchmarks/candidates.py`` (epsilon 0.25; accuracy benchmark: 170
+#: videos, 1,360 true pairs), group recall / F1 at ``MAX_NEIGHBOURS`` 16:
+#: factor 1.0: 0.817 / 0.899, 1.25: 0.828 / 0.906, 1.5: 0.850 / 0.919,
+#: 2.0: 0.871 / 0.931 (precision 0.999 and no wrong deletion throughout);
+#: every smaller radius loses recall, so 2 stays.  (Sample set: F1 1.000 at
+#: 1.5 and 2.)
 CANDIDATE_FACTOR = 2.0
-#: At most this many nearest candidates per video (bounds the frame work).
-MAX_NEIGHBOURS = 16
+#: At most this many nearest candidates per video (a pair is compared when
+#: either side keeps it): bounds the frame work at O(N x MAX_NEIGHBOURS).
+#: DBSCAN chains, so a copy needs only some link into its group.  Measured
+#: with ``benchmarks/candidates.py`` at factor 2 (accuracy benchmark):
+#: k = 16: 1,461 pairs compared, recall 0.871, F1 0.931; 8: 979, same;
+#: 4: 563, same; 3: 433, same; 2: 294, recall 0.860, F1 0.925; 1: 149,
+#: recall 0.632.  Sample set (79 videos): F1 1.000 from 2 to 16 (532 pairs
+#: at 16, 241 at 4).  3 is the smallest that keeps recall; 4 keeps one step
+#: of margin for folders whose copies have more look-alikes around them, at
+#: 2.6x fewer pairs than 16.
+MAX_NEIGHBOURS = 4
 #: A pair that is not confirmed, whether the frames reject it or it was never
 #: compared (outside the candidate radius, or left out by the MAX_NEIGHBOURS
 #: cap), gets ``UNCONFIRMED_DISTANCE + d_pooled / 2``: never a neighbour for
@@ -79,17 +94,27 @@ PAIR_STORE_FORMAT = 3
 
 class TrackCache:
     """Frame tracks by (path, spacing), pair match masks and pair results, so
-    each video is decoded once per grid and each pair compared once."""
+    each video is decoded at most once and each pair compared once.
+
+    A video's tracks are built (``tracks.track_from_frames``) from its
+    verification frames on its own grid (``pair_spacing(duration, None)``):
+    those the scan's decoding pass sampled (``frames``), else decoded here once
+    (``sampling.sample_track_frames``).  A pair with a longer video is compared
+    on a coarser grid, whose frames are the nearest of the own grid's
+    (``_grid_rows``), not decoded again."""
 
     def __init__(self, root, *, max_frames: int = MAX_FRAMES, zooms: Sequence[float] = ZOOMS,
                  speeds: Sequence[float] = SPEEDS, mirror: bool = True, use_idf: bool = True,
-                 rotate: bool = True,
-                 store=None):
+                 rotate: bool = True, store=None, frames=None):
         """``store`` (a ``cache.PairCache`` made with ``store_fingerprint``) keeps
         match masks and pair results on disk between runs: a re-scan of an
-        unchanged folder decodes nothing for verification."""
+        unchanged folder decodes nothing for verification.  ``frames`` (a
+        ``cache.TrackFrameStore``, ``VideoEmbeddings.track_frames``: ``get(relpath)``)
+        gives the verification frames the scan's pass sampled."""
         self.root = Path(root)
         self.store = store
+        self.frames = frames
+        self._sources: dict = {}
         self.max_frames = max_frames
         self.zooms = tuple(zooms)
         self.speeds = tuple(speeds)
@@ -102,18 +127,58 @@ class TrackCache:
         #: ``{relpath: weights}`` set by ``set_weights`` (IDF); pairs use them.
         self.weights: dict = {}
 
-    def get(self, relpath: str, seconds_between_frames: float) -> Optional[FrameTrack]:
-        """The track of ``relpath`` on the grid ``seconds_between_frames`` (cached)."""
+    @classmethod
+    def for_embeddings(cls, emb, **kw) -> "TrackCache":
+        """The ``TrackCache`` of a scan's embeddings: its folder, and the
+        verification frames its decoding pass sampled."""
+        return cls(emb.root, frames=getattr(emb, "track_frames", None), **kw)
+
+    def get(self, relpath: str, seconds_between_frames: float,
+            duration: Optional[float] = None) -> Optional[FrameTrack]:
+        """The track of ``relpath`` on the grid ``seconds_between_frames`` (cached).
+        With ``duration`` it is cut from the video's own-grid frames (``source``);
+        without, and none sampled, the file is decoded on that grid."""
         key = (relpath, round(seconds_between_frames, 6))
         if key not in self._tracks:
-            self._tracks[key] = frame_track(self.root / relpath,
-                                            seconds_between_frames=seconds_between_frames,
-                                            max_frames=self.max_frames, zooms=self.zooms)
+            self._tracks[key] = self._build(relpath, seconds_between_frames, duration)
         return self._tracks[key]
 
     def own_track(self, relpath: str, duration: Optional[float]) -> Optional[FrameTrack]:
         """The track of ``relpath`` on its own grid (``pair_spacing(duration, None)``)."""
-        return self.get(relpath, pair_spacing(duration, None))
+        return self.get(relpath, pair_spacing(duration, None), duration)
+
+    def source(self, relpath: str, duration: Optional[float]):
+        """The verification frames of ``relpath`` on its own grid (``sampling.TrackFrames``):
+        the scan pass's, else (``duration`` known) decoded now, once; None if
+        unreadable (logged) or, without ``duration``, none sampled."""
+        if relpath in self._sources:
+            return self._sources[relpath]
+        f = self.frames.get(relpath) if self.frames is not None else None
+        if f is not None and f.max_frames != self.max_frames:
+            f = None  # sampled for another cap: not this verifier's grid
+        if f is None:
+            if duration is None:
+                return None  # not remembered: a call with the duration decodes the own grid
+            from .sampling import sample_track_frames
+
+            f = sample_track_frames(self.root / relpath, max_frames=self.max_frames,
+                                    seconds_between_frames=pair_spacing(duration, None))
+        self._sources[relpath] = f
+        return f
+
+    def _build(self, relpath: str, spacing: float, duration: Optional[float]) -> Optional[FrameTrack]:
+        src = self.source(relpath, duration)
+        rows = None if src is None else _grid_rows(src, spacing, duration, self.max_frames)
+        if rows is None:
+            if src is None and duration is not None:
+                return None  # unreadable: already logged
+            # no own-grid frames to cut from, or a grid finer than theirs: decode this grid
+            return frame_track(self.root / relpath, seconds_between_frames=spacing,
+                               max_frames=self.max_frames, zooms=self.zooms)
+        return track_from_frames(str(self.root / relpath), src.gray[rows],
+                                 pts_seconds=src.pts_seconds[rows],
+                                 informative=src.informative[rows],
+                                 seconds_between_frames=spacing, zooms=self.zooms)
 
     def store_fingerprint(self) -> str:
         """What decides a stored result besides the two files: the verifier's settings."""
@@ -133,6 +198,19 @@ class TrackCache:
         key = self.store.key(self.root / rel_a, self.root / rel_b, f"{kind}\0{extra}")
         return key, self.store.get(key)
 
+    def remembered(self, kind: str, rel_a: str, rel_b: str, what: str, compute):
+        """``compute()`` (a JSON value) for the pair (a, b), kept in the on-disk store
+        under ``kind`` and ``what`` (the inputs besides the two files) so that a
+        re-scan of unchanged files reads it back instead (e.g. the keep rule's
+        frame measures, ``keep.rule.GroupJudge.stats``)."""
+        skey, hit = self._stored(kind, rel_a, rel_b, hashlib.sha256(what.encode()).hexdigest())
+        if hit is not None and "value" in hit:
+            return hit["value"]
+        value = compute()
+        if skey is not None:
+            self.store.put(skey, {"value": value})
+        return value
+
     def match_masks(self, rel_a, rel_b, duration_a=None, duration_b=None) -> Optional[tuple]:
         """``frame_match_masks`` of the pair, mapped onto each video's own grid (cached)."""
         key = (rel_a, rel_b)
@@ -150,7 +228,7 @@ class TrackCache:
 
     def _compute_masks(self, rel_a, rel_b, duration_a, duration_b) -> Optional[tuple]:
         step = pair_spacing(duration_a, duration_b)
-        a, b = self.get(rel_a, step), self.get(rel_b, step)
+        a, b = self.get(rel_a, step, duration_a), self.get(rel_b, step, duration_b)
         oa, ob = self.own_track(rel_a, duration_a), self.own_track(rel_b, duration_b)
         if a is None or b is None or oa is None or ob is None:
             return None
@@ -183,7 +261,7 @@ class TrackCache:
 
     def _verify(self, rel_a, rel_b, duration_a, duration_b, wa, wb) -> PairEvidence:
         step = pair_spacing(duration_a, duration_b)
-        a, b = self.get(rel_a, step), self.get(rel_b, step)
+        a, b = self.get(rel_a, step, duration_a), self.get(rel_b, step, duration_b)
         if a is None or b is None:
             return failed_evidence(PairOutcome.UNREADABLE,
                                    "could not decode one of the videos for verification")
@@ -194,7 +272,6 @@ class TrackCache:
         return verify_pair(a, b, weights_a=wa, weights_b=wb, speeds=self.speeds, mirror=self.mirror,
                            rotate=self.rotate,
                            names=(Path(rel_a).name, Path(rel_b).name))
-
 
     def copy_or_take(self, rel_a: str, rel_b: str, duration_a=None, duration_b=None) -> TakeCheck:
         """``takes.copy_or_take`` of the pair's frames aligned on its verified line
@@ -219,6 +296,26 @@ class TrackCache:
             if skey is not None:
                 self.store.put(skey, self._pairs[key].to_dict())
         return self._pairs[key]
+
+
+def _grid_rows(src, spacing: float, duration: Optional[float], max_frames: int):
+    """Rows of the own-grid frames ``src`` that stand for the grid ``spacing``:
+    all of them on their own grid, else the nearest one to each of that grid's
+    times (``sampling.sample_times`` on the player's clock; a frame serving two
+    times is taken once, as a decode would); None for a grid finer than ``src``'s."""
+    from .sampling import sample_times
+
+    own = src.seconds_between_frames
+    if abs(spacing - own) <= 1e-9 * max(1.0, own):
+        return np.arange(len(src.pts_seconds))
+    if spacing < own or not len(src.pts_seconds):
+        return None
+    if duration is None:
+        duration = float(src.pts_seconds[-1]) + own / 2
+    times = sample_times(duration, 0.0, seconds_between_frames=spacing, max_frames=max_frames,
+                         min_frames=1)
+    near = regrid(np.arange(len(src.pts_seconds)), src.pts_seconds, times)
+    return np.unique(near)
 
 
 def _digest(w) -> Optional[bytes]:
@@ -320,7 +417,8 @@ def _fused_matrix(fused_pairs: dict, dist: Optional[np.ndarray], n: int, method:
 
 def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: float,
                        candidate_factor: float = CANDIDATE_FACTOR,
-                       max_neighbours: int = MAX_NEIGHBOURS, method: str = "auto") -> VerifiedDistances:
+                       max_neighbours: int = MAX_NEIGHBOURS, method: str = "auto",
+                       progress: bool = False) -> VerifiedDistances:
     """Two-stage distances for DBSCAN: embeddings propose, frames confirm.
 
     Candidates are the pairs within ``candidate_factor * epsilon`` pooled
@@ -347,7 +445,8 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
     the candidate radius, same neighbour cap) and keeps only candidate pairs,
     in sparse matrices, so no N x N matrix is ever built.  Pairs outside the
     candidate radius are farther than epsilon, so both give the same groups
-    unless the cap bites.
+    unless the cap bites.  ``progress`` shows a bar on stderr per pass over
+    the candidates (frame matches for the IDF weights, then the pairs).
     """
     from .clustering import choose_method
 
@@ -365,26 +464,37 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
     cands, sim, pooled, dist = _propose(emb.embeddings, radius=radius, max_neighbours=max_neighbours,
                                         method=method)
     if tracks is None:
-        tracks = TrackCache(emb.root)
+        tracks = TrackCache.for_embeddings(emb)
     paths = emb.paths
     dur = [emb.videos[i].get("duration_seconds") for i in emb.ok_index]
     if tracks.use_idf:
-        tracks.set_weights(candidate_idf_weights(tracks, paths, dur, cands))
+        tracks.set_weights(candidate_idf_weights(tracks, paths, dur, cands, progress=progress))
     else:
         tracks.set_weights({})
-    evidence = {(i, j): tracks.verify(paths[i], paths[j], dur[i], dur[j]) for i, j in cands}
+    evidence = {(i, j): tracks.verify(paths[i], paths[j], dur[i], dur[j])
+                for i, j in _bar(cands, "verifying pairs", progress)}
     fused_pairs = {p: _fused_distance(ev, pooled[p]) for p, ev in evidence.items()}
     return VerifiedDistances(distance=_fused_matrix(fused_pairs, dist, n, method), similarity=sim,
                              candidates=cands, evidence=evidence, epsilon=float(epsilon),
                              candidate_radius=float(radius), method=method)
 
 
+def _bar(pairs: Sequence[tuple], desc: str, progress: bool):
+    """``pairs``, behind a tqdm bar on stderr when ``progress``."""
+    if not progress or not pairs:
+        return pairs
+    from tqdm.auto import tqdm
+
+    return tqdm(pairs, desc=desc, unit="pair", leave=False)
+
+
 def candidate_idf_weights(tracks: TrackCache, paths: Sequence[str], durations: Sequence,
-                          candidates: Sequence[tuple]) -> dict:
+                          candidates: Sequence[tuple], *, progress: bool = False) -> dict:
     """``{path: weights}`` per video on its own grid: ``idf_weights`` of each
-    frame's document frequency over the ``candidates`` (N = len(paths))."""
+    frame's document frequency over the ``candidates`` (N = len(paths));
+    ``progress``: a bar on stderr."""
     df = {}
-    for i, j in candidates:
+    for i, j in _bar(candidates, "matching frames", progress):
         masks = tracks.match_masks(paths[i], paths[j], durations[i], durations[j])
         if masks is None:
             continue

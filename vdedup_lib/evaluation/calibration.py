@@ -426,7 +426,7 @@ def fused_scan_distances(emb, pooled: np.ndarray, *, epsilon: float) -> np.ndarr
     from ..verify import TrackCache, verified_distances
 
     n = len(pooled)
-    vd = verified_distances(emb, TrackCache(emb.root), epsilon=max(float(epsilon), FUSED_CEILING),
+    vd = verified_distances(emb, TrackCache.for_embeddings(emb), epsilon=max(float(epsilon), FUSED_CEILING),
                             max_neighbours=max(1, n - 1), method="dense")
     log.info("verified %d of %d pairs frame by frame (pooled distance <= %.3f)",
              len(vd.candidates), n * (n - 1) // 2, vd.candidate_radius)

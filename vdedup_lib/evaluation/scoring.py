@@ -109,7 +109,7 @@ def sweep_epsilon(emb, truth: dict, epsilons: Sequence[float], *, min_samples: i
     from ..report import build_report
     from ..verify import TrackCache, find_verified_duplicates
 
-    tracks = tracks if tracks is not None else TrackCache(emb.root)
+    tracks = tracks if tracks is not None else TrackCache.for_embeddings(emb)
     rows = []
     for eps in epsilons:
         config = Config(epsilon=float(eps), min_samples=min_samples, verify_frames=verify_frames)

@@ -30,6 +30,9 @@ import numpy as np
 #: size first, so the comparison stays like for like; not measured on HD
 #: footage).
 DECODE_SIDE = 320
+#: Version of what ``FrameStats`` measure: part of the key under which the pair
+#: store keeps them (``rule.GroupJudge.stats``), so a change here measures again.
+STATS_FORMAT = 1
 #: Aligned frame pairs decoded per pair of files (evenly spread over the
 #: verifier's ``aligned`` list): four give a median over time and a "most
 #: frames" vote.  Cost measured on the sample set (82 videos, 10 groups):
@@ -62,6 +65,16 @@ class FrameStats:
     def frames(self) -> int:
         """Aligned frame pairs measured."""
         return len(self.sharpness)
+
+    def to_dict(self) -> dict:
+        """JSON-able fields (``from_dict`` reads them back)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FrameStats":
+        rows = {k: [tuple(x) for x in d[k]] for k in ("colour", "sharpness", "noise", "clipped")}
+        return cls(**rows, overlay_area=float(d["overlay_area"]), overlay_in=str(d["overlay_in"]),
+                   size=tuple(d["size"]))
 
     def median(self, name: str) -> tuple:
         """``(a, b)`` medians over the frames of measure ``name``."""

@@ -2,6 +2,7 @@
 through ``steps.STEPS``; ``choose_keep`` finds the member that wins."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Optional, Sequence
@@ -19,6 +20,8 @@ def _under(path: str, folders: Sequence[str]) -> bool:
 
 
 _ORDER = list(KeepStep)
+#: The video info fields ``frames.measure_pair`` uses (part of a stored measure's key).
+_GEOMETRY = ("width", "height", "content_width", "content_height", "rotation")
 
 
 class GroupJudge:
@@ -59,7 +62,9 @@ class GroupJudge:
         return ev if ev.verified else None
 
     def stats(self, a: str, b: str) -> Optional[fr.FrameStats]:
-        """``frames.FrameStats`` of (a, b) on up to ``FRAMES_PER_PAIR`` aligned frames, or None."""
+        """``frames.FrameStats`` of (a, b) on up to ``FRAMES_PER_PAIR`` aligned frames, or None.
+        Kept in the scan's pair store with the pair's evidence (``TrackCache.remembered``):
+        a re-scan of unchanged files decodes nothing for them."""
         if (a, b) in self._stats:
             return self._stats[(a, b)]
         ev = self.evidence(a, b)
@@ -68,12 +73,20 @@ class GroupJudge:
             al = ev.aligned
             pick = np.unique(np.linspace(0, len(al) - 1, min(len(al), fr.FRAMES_PER_PAIR)).round().astype(int))
             rows = [al[i] for i in pick]
-            fa = self._decode(a, [r[0] for r in rows])
-            fb = self._decode(b, [r[1] for r in rows])
-            out = fr.measure_pair(fa, fb, info_a=self.infos[a], info_b=self.infos[b], zooms=ev.zooms,
-                                  mirrored=ev.mirrored, rotation=ev.rotation_degrees)
+            geometry = [{k: self.infos[p].get(k) for k in _GEOMETRY} for p in (a, b)]
+            what = json.dumps([fr.STATS_FORMAT, fr.DECODE_SIDE, fr.FRAMES_PER_PAIR, rows, ev.zooms,
+                               ev.mirrored, ev.rotation_degrees, geometry])
+            d = self.tracks.remembered("fidelity", a, b, what, lambda: self._measure(a, b, ev, rows))
+            out = None if d is None else fr.FrameStats.from_dict(d)
         self._stats[(a, b)] = out
         return out
+
+    def _measure(self, a: str, b: str, ev, rows: list) -> Optional[dict]:
+        fa = self._decode(a, [r[0] for r in rows])
+        fb = self._decode(b, [r[1] for r in rows])
+        st = fr.measure_pair(fa, fb, info_a=self.infos[a], info_b=self.infos[b], zooms=ev.zooms,
+                             mirrored=ev.mirrored, rotation=ev.rotation_degrees)
+        return None if st is None else st.to_dict()
 
     def _decode(self, path: str, times: list) -> list:
         cache = self._frames.setdefault(path, {})
