@@ -289,7 +289,7 @@ class TrackCache:
                     log.warning("stored copy check for %s / %s is unusable (%s); recomputing",
                                 rel_a, rel_b, e)
             step = pair_spacing(duration_a, duration_b)
-            a, b = self.get(rel_a, step), self.get(rel_b, step)
+            a, b = self.get(rel_a, step, duration_a), self.get(rel_b, step, duration_b)
             self._pairs[key] = (TakeCheck(verdict=TakeVerdict.UNCHECKED,
                                           reason="could not decode one of the videos")
                                 if a is None or b is None else copy_or_take(a, b, ev))
