@@ -63,19 +63,22 @@ log = get_logger(__name__)
 #: factor 1.0: 0.817 / 0.899, 1.25: 0.828 / 0.906, 1.5: 0.850 / 0.919,
 #: 2.0: 0.871 / 0.931 (precision 0.999 and no wrong deletion throughout);
 #: every smaller radius loses recall, so 2 stays.  (Sample set: F1 1.000 at
-#: 1.5 and 2.)
+#: 1.5 and 2.)  Measured before groups were built around their kept file
+#: (``grouping``).
 CANDIDATE_FACTOR = 2.0
-#: At most this many nearest candidates per video (a pair is compared when
-#: either side keeps it): bounds the frame work at O(N x MAX_NEIGHBOURS).
-#: DBSCAN chains, so a copy needs only some link into its group.  Measured
-#: with ``benchmarks/candidates.py`` at factor 2 (accuracy benchmark):
-#: k = 16: 1,461 pairs compared, recall 0.871, F1 0.931; 8: 979, same;
-#: 4: 563, same; 3: 433, same; 2: 294, recall 0.860, F1 0.925; 1: 149,
-#: recall 0.632.  Sample set (79 videos): F1 1.000 from 2 to 16 (532 pairs
-#: at 16, 241 at 4).  3 is the smallest that keeps recall; 4 keeps one step
-#: of margin for folders whose copies have more look-alikes around them, at
-#: 2.6x fewer pairs than 16.
-MAX_NEIGHBOURS = 4
+#: At most this many nearest candidates per video: bounds the frame work at
+#: O(N x MAX_NEIGHBOURS).  The dense path compares a pair when either side
+#: keeps it; the graph path (``clustering.build_neighbour_graph``) only when
+#: both do.  Before grouping around kept files, DBSCAN's chaining needed only
+#: some link into a group, and ``benchmarks/candidates.py`` (factor 2,
+#: accuracy benchmark, dense) found k = 16, 8, 4, 3 alike (1,461 / 979 / 563 /
+#: 433 pairs, recall 0.871, F1 0.931); 2: recall 0.860; 1: 0.632.  With
+#: grouping (every member confirmed directly against its kept file) the
+#: sample set (79 videos, ``Config()`` defaults) gives F1 (dense / graph):
+#: k = 4: 0.984 / 0.449 (241 / 75 pairs), 8: 0.984 / 0.941 (376 / 256),
+#: 16: 1.000 / 1.000 (532 / 460), no wrong deletion in any.  So 16 stays
+#: until the accuracy benchmark is re-measured with grouping.
+MAX_NEIGHBOURS = 16
 #: A pair that is not confirmed, whether the frames reject it or it was never
 #: compared (outside the candidate radius, or left out by the MAX_NEIGHBOURS
 #: cap), gets ``UNCONFIRMED_DISTANCE + d_pooled / 2``: never a neighbour for
