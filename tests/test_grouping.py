@@ -323,7 +323,9 @@ def scanned(tmp_path_factory):
       its last 3 s (they overlap by 1 s: 33 % of each, so they do not confirm each other);
     * ``chain/``: a = frames 0-40, b = 15-55, c = 30-70 of one pan (a-b and b-c overlap
       62 %, a-c 25 %); a is the largest, then c, then b;
-    * ``flat/``: a nearly flat grey clip and its smaller copy (nothing for frames to match).
+    * ``flat/``: a nearly flat grey clip (a faint moving gradient) and its smaller copy:
+      low information is judged relative to the video, so the frames confirm it;
+    * ``blank/``: a constant grey clip and its smaller copy (nothing for frames to match).
     """
     from conftest import scene, write_video
     from vdedup_lib.config import Config
@@ -353,6 +355,9 @@ def scanned(tmp_path_factory):
             for t in range(30)]
     write_video(d / "flat" / "grey.mp4", flat)
     write_video(d / "flat" / "grey_small.mp4", _resize(flat, 96, 72))
+    blank = [np.full((96, 128, 3), 118, np.uint8) for _ in range(30)]
+    write_video(d / "blank" / "grey.mp4", blank)
+    write_video(d / "blank" / "grey_small.mp4", _resize(blank, 96, 72))
     cfg = Config(videos_dir=d, use_cache=False)
     emb = encode_videos(config=cfg, progress=False)
     return group_and_report(emb, cfg), emb
@@ -415,18 +420,24 @@ def test_chain_gives_two_groups_each_with_its_own_kept_file(scanned):
     assert "chain/c.mp4" not in removed and "chain/a.mp4" not in removed
 
 
-def test_flat_pair_is_listed_as_possible_duplicates_never_removed(scanned):
+def test_nearly_flat_copy_is_confirmed_by_its_frames(scanned):
+    report, _ = scanned
+    (g,) = _groups_of(report, "flat/grey_small.mp4")
+    assert g["keep"] == "flat/grey.mp4" and g["remove"] == ["flat/grey_small.mp4"]
+
+
+def test_blank_pair_is_listed_as_possible_duplicates_never_removed(scanned):
     from vdedup_lib.grouping import POSSIBLE_DUPLICATE_SIMILARITY
     from vdedup_lib.report import format_summary
 
     report, _ = scanned
-    assert not _only(report, "flat/") and not _groups_of(report, "flat/grey_small.mp4")
-    (p,) = [p for p in report["possible_duplicates"] if "flat/grey.mp4" in p["paths"]]
-    assert p["paths"] == ["flat/grey.mp4", "flat/grey_small.mp4"]
+    assert not _only(report, "blank/") and not _groups_of(report, "blank/grey_small.mp4")
+    (p,) = [p for p in report["possible_duplicates"] if "blank/grey.mp4" in p["paths"]]
+    assert p["paths"] == ["blank/grey.mp4", "blank/grey_small.mp4"]
     assert p["similarity"] >= POSSIBLE_DUPLICATE_SIMILARITY
     (pair,) = p["pairs"]
     assert pair["outcome"] in ("blank", "no_alignment", "low_coverage") and pair["reason"]
     text = format_summary(report)
-    assert "set(s) of possible duplicates" in text and "flat/grey.mp4, flat/grey_small.mp4" in text
+    assert "set(s) of possible duplicates" in text and "blank/grey.mp4, blank/grey_small.mp4" in text
     removed = {r for g in report["groups"] for r in g["remove"]}
-    assert not removed & {"flat/grey.mp4", "flat/grey_small.mp4"}
+    assert not removed & {"blank/grey.mp4", "blank/grey_small.mp4"}
