@@ -118,13 +118,13 @@ def test_duplicates_map_unites_the_groups_a_file_is_listed_in():
 @pytest.mark.slow
 def test_rescan_of_an_unchanged_folder_loads_neither_torch_nor_the_model(folder, tmp_path):
     """A re-scan, as a new process, finds every file in the embedding cache and
-    every pair in the pair store: it imports neither torch, the model, scikit-learn
-    nor a decoder, and reports the same groups."""
+    every pair in the pair store: it imports neither torch, the model, scikit-learn,
+    scipy nor a decoder, and reports the same groups."""
     import json
 
     from conftest import assert_ran, run_cli
 
-    heavy = ("torch", "timm", "sklearn", "av", "cv2")
+    heavy = ("torch", "timm", "sklearn", "scipy", "av", "cv2")
     script = ("import json, sys; from vdedup_lib.cli import main; rc = main(sys.argv[1:]); "
               f"print(json.dumps([rc, sorted(m for m in {heavy!r} if m in sys.modules)]))")
     cache, report = tmp_path / "cache", tmp_path / "report.json"

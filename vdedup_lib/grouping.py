@@ -340,21 +340,29 @@ def _aligned(ev) -> bool:
     return getattr(ev.outcome, "value", ev.outcome) in ("verified", "low_coverage")
 
 
-def _distances(dups, rows: list) -> np.ndarray:
-    """``[R, R]`` distance DBSCAN used among ``rows`` (inf where the sparse graph has no pair)."""
+def _is_sparse(m) -> bool:
+    """Is ``m`` a scipy sparse matrix?  A dense one does not import scipy (a
+    re-scan of an unchanged folder stays light)."""
+    if isinstance(m, np.ndarray):
+        return False
     import scipy.sparse as sp
 
+    return sp.issparse(m)
+
+
+def _distances(dups, rows: list) -> np.ndarray:
+    """``[R, R]`` distance DBSCAN used among ``rows`` (inf where the sparse graph has no pair)."""
     ix = np.asarray(rows, dtype=np.int64)
     d = dups.distance
     if d is None:  # plain DBSCAN on the pooled embeddings
         s = dups.similarity
-        if sp.issparse(s):  # graph method: only the stored pairs are neighbours
+        if _is_sparse(s):  # graph method: only the stored pairs are neighbours
             sub = s[ix][:, ix].tocoo()
             out = np.full((len(ix), len(ix)), np.inf)
             out[sub.row, sub.col] = 1.0 - sub.data
             return out
         return 1.0 - np.asarray(s)[np.ix_(ix, ix)]
-    if sp.issparse(d):  # entries floored at DISTANCE_FLOOR: a missing pair is no neighbour
+    if _is_sparse(d):  # entries floored at DISTANCE_FLOOR: a missing pair is no neighbour
         sub = d[ix][:, ix].tocoo()
         out = np.full((len(ix), len(ix)), np.inf)
         out[sub.row, sub.col] = sub.data
