@@ -2,7 +2,6 @@
 one with a hint (never an exception, so a notebook with unanswered exercises runs)."""
 from __future__ import annotations
 
-
 import pytest
 
 from vdedup_lib import exercises as ex
