@@ -139,3 +139,18 @@ def test_dry_run_counts_what_would_move_and_changes_nothing(plan, tmp_path):
     assert sorted(p.name for p in (tmp_path / "videos").rglob("*")) == before
     (tmp_path / "videos" / "a" / "copy1.mp4").unlink()  # gone: a dry run now moves one
     _right(ex.check_dry_run(1, plan))
+
+
+# 05_appendix_embedding_size -----------------------------------------------------
+
+def test_embedding_bytes():
+    _right(ex.check_embedding_bytes(128))
+    _right(ex.check_embedding_bytes(64, embedding_size=16))
+    _wrong(ex.check_embedding_bytes(32))
+
+
+def test_smallest_good_size():
+    rows = [{"embedding_size": k, "f1": f} for k, f in [(4, 0.6), (16, 0.96), (64, 0.94), (1280, 1.0)]]
+    _right(ex.check_smallest_good_size(16, rows))
+    _wrong(ex.check_smallest_good_size(1280, rows))
+    _wrong(ex.check_smallest_good_size(4, rows, f1=1.01))

@@ -208,8 +208,8 @@ def check_default_epsilon(answer: Optional[str]) -> Feedback:
         return _unanswered(hint)
     choice = str(answer).strip().lower()[:1]
     if choice == "b":
-        return Feedback(True, "On the sample set every epsilon from 0.10 to 0.60 is perfect with frames; "
-                              "the harder benchmark decides, and 0.25 keeps a margin below 0.28.")
+        return Feedback(True, "With frames a wide range is perfect on the sample set, so it cannot decide; "
+                              "the harder benchmark does, and 0.25 keeps a margin below 0.28.")
     if choice in EPSILON_CHOICES:
         return Feedback(False, f"({choice}) {EPSILON_CHOICES[choice]}: that does not decide it.", hint)
     return Feedback(False, f"Answer with one letter of {sorted(EPSILON_CHOICES)}.", hint)
@@ -257,3 +257,32 @@ def check_dry_run(answer: Optional[int], plan) -> Feedback:
         return Feedback(True, f"{right} would move, {len(result.skipped)} a guard would refuse, "
                               "and nothing changed on disk.")
     return Feedback(False, f"A dry run now says {right}, not {answer}.", hint)
+
+
+# --------------------------------------------------------------------------
+# 05_appendix_embedding_size
+# --------------------------------------------------------------------------
+
+def check_embedding_bytes(answer: Optional[int], *, embedding_size: int = 32) -> Feedback:
+    """05-1: the bytes of one video's embedding at ``embedding_size`` (float32)."""
+    right = 4 * embedding_size
+    hint = "An embedding is `embedding_size` float32 numbers, 4 bytes each."
+    if answer is None:
+        return _unanswered(hint)
+    if _close(answer, right, 0):
+        return Feedback(True, f"{right} bytes, against {4 * 1280:,} at the native width of 1280.")
+    return Feedback(False, f"{answer} bytes is not right for {embedding_size} dimensions.", hint)
+
+
+def check_smallest_good_size(answer: Optional[int], rows: Sequence[dict], *, f1: float = 0.95) -> Feedback:
+    """05-2: the smallest ``embedding_size`` of the study (``studies.embedding_size_study``
+    rows) whose grouping reaches an F1 of at least ``f1``."""
+    good = [r["embedding_size"] for r in rows if r["f1"] >= f1]
+    hint = f"Look for the first row of the table whose `f1` is at least {f1}."
+    if answer is None:
+        return _unanswered(hint)
+    if not good:
+        return Feedback(False, f"No size of this study reaches F1 {f1}.", hint)
+    if _close(answer, min(good), 0):
+        return Feedback(True, f"{min(good)} dimensions already group the sample set with F1 >= {f1}.")
+    return Feedback(False, f"{answer} is not the smallest size with F1 >= {f1}.", hint)
