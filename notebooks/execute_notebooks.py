@@ -10,7 +10,8 @@ would), and written to its paired ``0N_name.ipynb`` with outputs and the
 widgets' state, so a reader sees every figure and widget without running
 anything.  The ``.py`` files are not changed.  Prints the wall-clock time of
 each notebook and the CPU time its kernel used (user + system, children
-included: on a busy machine the CPU time is the fairer measure).  This is what
+included: on a busy machine the CPU time is the fairer measure), and the peak
+memory of the largest kernel.  This is what
 ``make notebooks`` runs.
 """
 from __future__ import annotations
@@ -64,7 +65,8 @@ def main(argv=None) -> int:
         total += seconds
         total_cpu += cpu
         print(f"{py.stem}: {seconds:.1f} s wall, {cpu:.1f} s CPU", flush=True)
-    print(f"total: {total:.1f} s wall, {total_cpu:.1f} s CPU")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    print(f"total: {total:.1f} s wall, {total_cpu:.1f} s CPU; largest kernel {peak:.0f} MiB")
     return 0
 
 
