@@ -34,10 +34,11 @@
 #    writes a manifest *before* each move;
 # 3. **undo** (`deletion.undo`): puts every file back from the manifest.
 #
-# **This notebook never touches `data/sample_videos`.** It works on scratch
-# copies in a temporary folder (or in `$VDEDUP_SCRATCH` when that is set),
-# and checks at the end that the samples are unchanged. It runs in about
-# 30 s on a 2-core laptop.
+# **This notebook never changes `data/sample_videos`.** It reads them, and
+# acts only on scratch copies in a temporary folder (or in `$VDEDUP_SCRATCH`
+# when that is set); at the end it checks that the samples are unchanged. It
+# runs in about 20 s on a 2-core laptop after `02` and `03` (their caches
+# make the scan quick).
 
 # %%
 import os
@@ -60,9 +61,9 @@ assert SAMPLES not in [SCRATCH, *SCRATCH.parents] and SCRATCH not in [SAMPLES, *
 # ## A scratch copy of the sample videos
 #
 # `copytree` keeps modification times (and the symlink in `bad/` as a
-# link), so a copy scans exactly like the original. `fresh_copy` makes one;
-# `snapshot` records the size and modification time of every entry, to
-# check at the end that the samples were never touched.
+# link), so a copy holds the same files with the same sizes and times.
+# `fresh_copy` makes one; `snapshot` records the size and modification time
+# of every entry, to check at the end that the samples were never touched.
 
 # %%
 def snapshot(folder):
@@ -88,15 +89,22 @@ print(f"VDEDUP_SCRATCH={SCRATCH}\nscratch copy: {VIDEOS} ({len(snapshot(VIDEOS))
 # %% [markdown]
 # ## 1. The plan
 #
-# Scan the copy (stages 1-3 in one call, as `vdedup scan` does) and turn the
-# report into a plan. In each group the file kept is the best copy by a
-# fixed order of rules, and the plan says which rule decided. Members that
-# joined a group only through a chain, or that were not confirmed frame by
-# frame, are only listed for review: a person decides.
+# Scan the samples (stages 1-3 in one call, as `vdedup scan` does; the
+# caches of `02` and `03` make it quick) and turn the report into a plan. In
+# each group the file kept is the best copy by a fixed order of rules, and
+# the plan says which rule decided. Members that joined a group only through
+# a chain, or that were not confirmed frame by frame, are only listed for
+# review: a person decides.
+#
+# The plan names every file relative to its `root`, with the size and
+# modification time the scan saw. We point it at the scratch copy, whose
+# files are identical, so nothing it does can reach `data/sample_videos` (a
+# file of the copy that differed would be skipped by a guard).
 
 # %%
-report, emb = scan(Config(videos_dir=VIDEOS), progress=False)
-plan = find_duplicates_to_remove(report)
+report, emb = scan(Config(videos_dir=SAMPLES), progress=False)
+plan = replace(find_duplicates_to_remove(report), root=str(VIDEOS))  # act on the copy only
+assert Path(plan.root) == VIDEOS
 print(f"{len(plan.files_to_remove)} files ({plan.bytes_to_free / 1e6:.1f} MB) proposed for removal "
       f"in {len(plan.groups)} groups; {sum(len(g.review) for g in plan.groups)} for review")
 print(f"group 1 keeps {plan.groups[0].keep}: {plan.groups[0].keep_reason}")
@@ -110,7 +118,7 @@ assert plan.files_to_remove and all(g.keep not in plan.files_to_remove for g in 
 # to keep, untick a file to leave it in place, tick a review file to remove
 # it too. "Move to trash" shows how many files will move and asks for
 # confirmation; only then are the ticked files moved to
-# `.vdedup-trash/<time>/` under the scratch copy, with a manifest. "Undo"
+# `.vdedup-trash/<time>/` in the scratch copy, with a manifest. "Undo"
 # puts the last move back. The picture below the widget shows its current
 # state (green kept, red to remove, orange review, grey left in place, dark
 # red in the trash); it is redrawn after every click, and it is what a saved
@@ -130,10 +138,9 @@ show(review)
 # ## 3. What the buttons call
 #
 # The widget only calls the library. Here are the same steps in code, on a
-# second copy of the samples so that they work whatever the class did with
-# the widget. The plan names files relative to its `root`; pointed at the
-# second copy, it applies there. First a **dry run**: every guard is checked
-# and nothing changes.
+# second copy of the samples, so that they work whatever the class did with
+# the widget: the same plan, pointed at the second copy. First a **dry run**:
+# every guard is checked and nothing changes.
 
 # %%
 CODE_COPY = fresh_copy("code_copy")
