@@ -90,11 +90,15 @@ print(f"VDEDUP_SCRATCH={SCRATCH}\nscratch copy: {VIDEOS} ({len(snapshot(VIDEOS))
 # ## 1. The plan
 #
 # Scan the samples (stages 1-3 in one call, as `vdedup scan` does; the
-# caches of `02` and `03` make it quick) and turn the report into a plan. In
-# each group the file kept is the best copy by a fixed order of rules, and
-# the plan says which rule decided. Members that joined a group only through
-# a chain, or that were not confirmed frame by frame, are only listed for
-# review: a person decides.
+# caches of `02` and `03` make it quick) and turn the report into a plan.
+# In each group the file kept is chosen by a ranked rule: first *content*
+# (the file that holds the others: longer, a wider picture, colour over
+# grey), then *fidelity* (judged on the frames the check aligned: sharper,
+# no logo, a higher frame rate), then *provenance* (older, the name the
+# others were made from). The first step that finds a difference decides,
+# and the report says which (`keep_step`) and why (`keep_reason`). A member
+# is proposed for removal only when the frames confirm it against the kept
+# file; any other member is only listed for review: a person decides.
 #
 # The plan names every file relative to its `root`, with the size and
 # modification time the scan saw. We point it at the scratch copy, whose
@@ -107,7 +111,8 @@ plan = replace(find_duplicates_to_remove(report), root=str(VIDEOS))  # act on th
 assert Path(plan.root) == VIDEOS
 print(f"{len(plan.files_to_remove)} files ({plan.bytes_to_free / 1e6:.1f} MB) proposed for removal "
       f"in {len(plan.groups)} groups; {sum(len(g.review) for g in plan.groups)} for review")
-print(f"group 1 keeps {plan.groups[0].keep}: {plan.groups[0].keep_reason}")
+g1 = report["groups"][0]
+print(f"group 1 keeps {g1['keep']} (step: {g1.get('keep_step')}): {g1['keep_reason']}")
 assert plan.files_to_remove and all(g.keep not in plan.files_to_remove for g in plan.groups)
 
 # %% [markdown]

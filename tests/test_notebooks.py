@@ -61,6 +61,17 @@ def test_jupytext_pairing_config():
     assert sorted(p.stem for p in NOTEBOOKS.glob("0[0-9]_*.py")) == NAMES
 
 
+def test_execute_notebooks_runs_the_lesson_by_default_and_the_appendix_by_name():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("execute_notebooks", NOTEBOOKS / "execute_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert [p.stem for p in mod.notebook_sources()] == LESSON
+    assert [p.stem for p in mod.notebook_sources(["05"])] == ["05_appendix_embedding_size"]
+    assert [p.stem for p in mod.notebook_sources(["03", "04"])] == LESSON[2:]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_ipynb_and_py_mirror_hold_the_same_cells(name):
     py, ipynb = _cells(NOTEBOOKS / f"{name}.py"), _cells(NOTEBOOKS / f"{name}.ipynb")
