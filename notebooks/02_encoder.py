@@ -151,11 +151,12 @@ assert similarity[same].mean() > similarity[different].mean() + 0.2
 #
 # UMAP squeezes the 1280-dimensional embeddings into 2-D while keeping
 # near neighbours near (fixed `random_state`, so the map is the same every
-# run). Each true group is a tight cluster. `astronaut_pan` and `bikes_late`
-# sit close to the video they imitate but apart from it. `shapes_b` sits
-# *inside* the `shapes` cluster: the mean of CNN features cannot tell these
-# two synthetic scenes apart, and `03_clustering` shows what can. Distances
-# on the map are only a guide; grouping works on the real cosine distances.
+# run). Each true group is a tight cluster, in its colour of the heatmap.
+# `astronaut_pan` and `bikes_late` sit at the edge of the cluster of the
+# video they imitate. `shapes_b` sits *inside* the `shapes` cluster: the
+# mean of CNN features cannot tell these two synthetic scenes apart, and
+# `03_clustering` shows what can. Distances on the map are only a guide;
+# grouping works on the real cosine distances.
 
 # %%
 coords = umap_2d(emb.embeddings, random_state=0)

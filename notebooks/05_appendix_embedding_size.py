@@ -69,6 +69,11 @@ display(plots.Table(size_rows, title="embedding_size study"))
 fig = plots.plot_embedding_size(size_rows)
 
 # %% [markdown]
+# The epsilon in the table is chosen for each size on the embeddings alone;
+# it is not the scan's `DEFAULT_EPSILON` (0.25), which is chosen for the
+# grouping with the frame check (`03_clustering`, section 3), where
+# distances are fused with the frames' evidence.
+#
 # A few dozen dimensions keep most of the energy and nearly all of the
 # grouping quality on this small collection. vdedup keeps the native width
 # by default because comparing 1280 floats is cheap next to decoding and the

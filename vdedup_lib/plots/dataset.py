@@ -205,8 +205,9 @@ def plot_batch(batch: dict, *, per_row: int = 10) -> Figure:
     rows = max(1, math.ceil(n / per_row))
     palette = plt.get_cmap("tab10")
     side = (MAX_FIGURE_WIDTH_INCHES - 0.6) / per_row
-    fig, axes = plt.subplots(rows, per_row, figsize=(side * per_row, (side + 0.25) * rows + 0.5 * len(lengths) + 0.6),
-                             squeeze=False, layout="constrained")
+    height = rows * (side + 0.25) + 0.28 * len(lengths) + 0.6  # frames, legend, title
+    fig, axes = plt.subplots(rows, per_row, figsize=(side * per_row, height), squeeze=False,
+                             layout="constrained")
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
