@@ -212,7 +212,8 @@ def test_epsilon_sweep_side_by_side_with_wrong_deletions():
     fig = plots.plot_epsilon_sweep({"embeddings alone": alone, "with frames": framed}, epsilon=0.25)
     ax_a, ax_f, ax_wa, ax_wf = fig.axes
     assert ax_a.get_title() == "embeddings alone" and ax_f.get_title() == "with frames"
-    assert [t.get_text() for t in ax_a.get_legend().get_texts()] == ["precision", "recall", "F1"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["precision", "recall", "F1"]
+    assert [t.get_text() for t in ax_wf.texts] == ["no wrong deletion at any epsilon"] and not ax_wa.texts
     assert [p.get_height() for p in ax_wa.patches] == [0, 0, 1, 3]
     assert [p.get_height() for p in ax_wf.patches] == [0, 0, 0, 0]
     assert list(ax_f.get_lines()[2].get_ydata()) == [0.6, 1.0, 1.0, 1.0]
@@ -234,10 +235,14 @@ def test_groups_on_umap_colours_groups_and_draws_neighbour_pairs():
     assert matplotlib.colors.to_hex(colours[0]) == plots.group_colour("a")
     assert {t.get_text() for t in ax.texts} == {"a", "b", "c"}
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "in a group (4)" in labels and "left alone (1)" in labels and "joins two videos (0)" in labels
-    # a pair joining two different true groups is drawn in red
+    assert "in a group (4)" in labels and "left alone (1)" in labels and "pair of two videos (0)" in labels
+    assert len(ax.patches) == 2  # an outline per group found
+    # a pair joining two different true groups is drawn in red, and so is its group's outline
     fig = plots.plot_groups_on_umap(coords, dups, truth_groups=["a", "x", "b", "b", "c"])
-    assert sum(matplotlib.colors.to_hex(line.get_color()) == "#d73027" for line in fig.axes[0].get_lines()) == 1
+    ax = fig.axes[0]
+    assert sum(matplotlib.colors.to_hex(line.get_color()) == "#d73027" for line in ax.get_lines()) == 1
+    assert [matplotlib.colors.to_hex(p.get_edgecolor()) for p in ax.patches] == ["#d73027", "#555555"]
+    assert "group of two videos (1)" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_chain_solid_within_epsilon_dashed_beyond():
@@ -280,13 +285,14 @@ def test_plan_table_thumbnails_and_figure(tmp_path, make_video):
     assert set(thumbs) == {"keep.mp4", "copy.mp4", "other.mp4"} and thumbs["copy.mp4"].shape[0] == 40
     fig = plots.plot_plan(plan, thumbs)
     labels = [ax.get_xlabel() for ax in fig.axes]
-    assert labels == ["KEEP", "remove 0.97", "review"]
+    assert labels == ["KEEP", "0.97", "review"]
     assert any("Group 1: keep keep.mp4" in t.get_text() for t in fig.texts)
     # another state: the person kept copy.mp4 and moved keep.mp4 to the trash
     fig = plots.plot_plan(plan, thumbs, states={"copy.mp4": "keep", "keep.mp4": "in trash",
                                                 "other.mp4": "leave"})
-    assert [ax.get_xlabel() for ax in fig.axes] == ["KEEP", "in trash", "leave"]
-    assert any("Group 1: keep copy.mp4  (chosen by hand)" in t.get_text() for t in fig.texts)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["KEEP", "trash", "leave"]
+    assert "Group 1: keep copy.mp4" in [t.get_text() for t in fig.texts]
+    assert "chosen by hand" in [t.get_text() for t in fig.texts]
 
 
 def test_figure_png_and_displayable():

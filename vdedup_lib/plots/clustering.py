@@ -44,6 +44,9 @@ def plot_epsilon_sweep(panels: dict, *, epsilon: Optional[float] = None) -> Figu
         ax.set_title(title, fontsize=12)
         step = float(np.median(np.diff(eps))) if len(eps) > 1 else 0.01
         ax_w.bar(eps, [r["wrong_deletions"] for r in rows], width=step * 0.8, color="#d73027")
+        if not any(r["wrong_deletions"] for r in rows):
+            ax_w.text(0.5, 0.5, "no wrong deletion at any epsilon", transform=ax_w.transAxes,
+                      ha="center", va="center", fontsize=11)
         ax_w.set_ylim(0, top * 1.15)
         ax_w.grid(alpha=0.3)
         ax_w.set_xlabel("epsilon (cosine distance)")
@@ -73,6 +76,9 @@ def plot_groups_on_umap(coords: np.ndarray, dups, *, truth_groups: Optional[Sequ
     group is filled, a video left alone is hollow.  A line joins each neighbour
     pair (distance <= epsilon) that DBSCAN chained into groups: grey when both
     videos are of one true group, red when the pair joins two different videos.
+    A dashed outline surrounds each found group, red when it holds videos of
+    more than one true group (on a UMAP map the copies of a video sit so close
+    together that the lines hide under the dots; the outlines do not).
     ``dups`` is a ``clustering.DuplicateGroups``; with ``truth_groups`` the true
     group names are written at their centres.
     """
@@ -89,6 +95,7 @@ def plot_groups_on_umap(coords: np.ndarray, dups, *, truth_groups: Optional[Sequ
         wrong += bad
         ax.plot(coords[[i, j], 0], coords[[i, j], 1], "-", color="#d73027" if bad else "#555555",
                 lw=2.2 if bad else 0.8, alpha=0.9 if bad else 0.6, zorder=1)
+    mixed = _outline_groups(ax, coords, dups.groups, names if truth_groups is not None else None)
     ax.scatter(coords[grouped, 0], coords[grouped, 1], c=[colour[i] for i in np.flatnonzero(grouped)],
                s=55, edgecolor="k", linewidth=0.5, zorder=2)
     ax.scatter(coords[~grouped, 0], coords[~grouped, 1], facecolors="white",
@@ -99,9 +106,11 @@ def plot_groups_on_umap(coords: np.ndarray, dups, *, truth_groups: Optional[Sequ
                       label=f"in a group ({int(grouped.sum())})"),
                Line2D([], [], marker="o", ls="", markerfacecolor="white", markeredgecolor="#999999",
                       markeredgewidth=2, label=f"left alone ({int((~grouped).sum())})"),
-               Line2D([], [], color="#555555", lw=1, label="pair within epsilon")]
+               Line2D([], [], color="#555555", lw=1, label="pair within epsilon"),
+               Line2D([], [], color="#555555", lw=1.5, ls="--", label="a group found")]
     if truth_groups is not None:
-        handles.append(Line2D([], [], color="#d73027", lw=2.2, label=f"joins two videos ({wrong})"))
+        handles += [Line2D([], [], color="#d73027", lw=2.2, label=f"pair of two videos ({wrong})"),
+                    Line2D([], [], color="#d73027", lw=2, ls="--", label=f"group of two videos ({mixed})")]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=MIN_FONT_SIZE,
               frameon=False, title="colour: true group", title_fontsize=MIN_FONT_SIZE)
     ax.set_xlabel("UMAP 1")
@@ -110,6 +119,27 @@ def plot_groups_on_umap(coords: np.ndarray, dups, *, truth_groups: Optional[Sequ
     if own:
         fig.tight_layout()
     return fig
+
+
+def _outline_groups(ax, coords: np.ndarray, groups, names: Optional[Sequence[str]]) -> int:
+    """A dashed, rounded outline around each found group (red when it mixes true
+    groups); returns how many groups mix true groups."""
+    from matplotlib.patches import Polygon
+    from scipy.spatial import ConvexHull
+
+    span = float(np.ptp(coords, axis=0).max()) if len(coords) else 1.0
+    pad = 0.025 * (span or 1.0)
+    ring = pad * np.stack([np.cos(np.linspace(0, 2 * np.pi, 12, endpoint=False)),
+                           np.sin(np.linspace(0, 2 * np.pi, 12, endpoint=False))], axis=1)
+    mixed = 0
+    for g in groups:
+        pts = (coords[list(g)][:, None, :] + ring[None]).reshape(-1, 2)
+        hull = pts[ConvexHull(pts).vertices]
+        bad = names is not None and len({names[i] for i in g}) > 1
+        mixed += bad
+        ax.add_patch(Polygon(hull, closed=True, fill=False, ls="--", lw=2 if bad else 1.2,
+                             edgecolor="#d73027" if bad else "#555555", zorder=1.5))
+    return mixed
 
 
 def _label_groups(ax, coords: np.ndarray, names: Sequence[str], *, fontsize: float = MIN_FONT_SIZE) -> None:

@@ -53,8 +53,8 @@ def plan_thumbnails(plan, *, height: int = 90) -> dict:
 #: widget's: a removal a person unticked stays in place; a moved file is in the trash).
 STATE_COLOURS = {**ROLE_COLOURS, "leave": "#8c959f", "in trash": "#67000d"}
 #: The label under a thumbnail, per state (``{sim}``: similarity to the kept file).
-_STATE_LABELS = {"keep": "KEEP", "remove": "remove {sim}", "review": "review", "leave": "leave",
-                 "in trash": "in trash"}
+_STATE_LABELS = {"keep": "KEEP", "remove": "{sim}", "review": "review", "leave": "leave",
+                 "in trash": "trash"}
 
 
 def plan_states(plan) -> dict:
@@ -67,11 +67,11 @@ def plan_states(plan) -> dict:
     return states
 
 
-def plot_plan(plan, thumbs: dict, *, states: Optional[dict] = None, per_row: int = 9,
+def plot_plan(plan, thumbs: dict, *, states: Optional[dict] = None, per_row: int = 11,
               title: str = "") -> Figure:
-    """The plan as thumbnails, one block per group: a title line with the file kept
-    and why, then every member framed in its state's colour (``STATE_COLOURS``)
-    with a short label (the removals' similarity to the kept file).
+    """The plan as thumbnails, one block per group: the file kept, why (one line),
+    then every member framed in its state's colour (``STATE_COLOURS``) with a
+    short label (a removal's similarity to the kept file).
 
     ``states`` (``{path: state}``, default ``plan_states(plan)``) draws another
     state of the plan, e.g. what a person chose in ``widgets.DeletionReview``:
@@ -81,7 +81,8 @@ def plot_plan(plan, thumbs: dict, *, states: Optional[dict] = None, per_row: int
     sims = {r.path: r.similarity_to_keep for g in plan.groups for r in g.remove}
     width = MAX_FIGURE_WIDTH_INCHES - 0.2
     side = (width - 0.2) / per_row
-    thumb_h, label_h, title_h, gap, legend_h = side * 0.62, 0.24, 0.32, 0.16, 0.75
+    thumb_h, label_h, title_h, gap = side * 0.62, 0.24, 0.52, 0.16
+    legend_h = 0.8 + (0.22 * (title.count("\n") + 1) if title else 0.0)
     blocks = []
     for g in plan.groups:
         members = list(g.members())
@@ -94,17 +95,19 @@ def plot_plan(plan, thumbs: dict, *, states: Optional[dict] = None, per_row: int
     y = height - legend_h
     for g, keep, lines in blocks:
         reason = (g.keep_reason or "nothing to remove").split(";")[0] if keep == g.keep else "chosen by hand"
-        head = f"Group {g.number}: keep {keep}  ({reason})"
-        fig.text(0.1 / width, (y - 0.04) / height, displayable(head[:110]), fontsize=11, va="top",
-                 ha="left", weight="bold")
+        reason = reason if len(reason) <= 110 else reason[:109] + "\u2026"
+        fig.text(0.1 / width, (y - 0.02) / height, displayable(f"Group {g.number}: keep {keep}"),
+                 fontsize=11, va="top", ha="left", weight="bold")
+        fig.text(0.1 / width, (y - 0.24) / height, displayable(reason), fontsize=10, va="top", ha="left")
         y -= title_h
         for line in lines:
             for c, path in enumerate(line):
                 ax = fig.add_axes(((0.1 + c * side + 0.04) / width, (y - thumb_h) / height,
                                    (side - 0.08) / width, thumb_h / height))
                 state = states.get(path, "review")
-                sim = sims.get(path)
-                label = _STATE_LABELS.get(state, state).format(sim=f"{sim:.2f}" if sim is not None else "")
+                sim = sims.get(path) if keep == g.keep else None  # similarities are to the plan's keep
+                label = (_STATE_LABELS.get(state, state).format(sim=f"{sim:.2f}") if sim is not None
+                         else "remove" if state == "remove" else _STATE_LABELS.get(state, state))
                 _draw_thumb(ax, thumbs.get(path), STATE_COLOURS.get(state, "#000000"), label.strip())
             y -= thumb_h + label_h
         y -= gap
@@ -116,7 +119,7 @@ def plot_plan(plan, thumbs: dict, *, states: Optional[dict] = None, per_row: int
 
 
 #: What each state's colour means, in the plan figure's legend.
-_STATE_LEGEND = {"keep": "kept (best copy)", "remove": "to remove (number: similarity)",
+_STATE_LEGEND = {"keep": "kept (best copy)", "remove": "to remove (number: similarity to kept)",
                  "review": "review only", "leave": "unticked: left in place",
                  "in trash": "moved to the trash"}
 
