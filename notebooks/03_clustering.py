@@ -170,9 +170,10 @@ print(f"with frames: {max(r['wrong_deletions'] for r in framed)} wrong deletions
 # *embeddings alone* (instant), and drawn on the UMAP map of `02_encoder`
 # (same settings, same map, same colour for each true group). A filled dot
 # is in a group, a hollow dot is left alone; a line joins every pair within
-# epsilon (the edges DBSCAN chains into groups), red when it joins two
-# different videos. The map below the slider is redrawn on every move, and
-# it is what a saved copy of this notebook shows.
+# epsilon (the edges DBSCAN chains into groups), and a dashed outline
+# surrounds each group found. Both turn red when they join two different
+# videos. The map below the slider is redrawn on every move, and it is what
+# a saved copy of this notebook shows.
 
 # %%
 from vdedup_lib.widgets import EpsilonExplorer, show
@@ -183,7 +184,7 @@ show(explorer)
 
 # %% [markdown]
 # **Pause and ask:** move the slider to 0.10, then to 0.45. Which true
-# groups merge first? Where do the red lines appear?
+# groups merge first? Where do the red outlines appear?
 #
 # ## 5. Chaining: how `min_samples=1` joins two different videos
 #
