@@ -21,6 +21,12 @@ def _under(path: str, folders: Sequence[str]) -> bool:
 _ORDER = list(KeepStep)
 
 
+def _shared(tracks, name: str) -> dict:
+    """A cache dict kept on ``tracks`` (a ``verify.TrackCache``), so that every judge
+    using it shares the entries; a private dict without tracks."""
+    return {} if tracks is None else tracks.__dict__.setdefault(name, {})
+
+
 class GroupJudge:
     """Compares the members of one group through the steps (results cached).
 
@@ -44,6 +50,9 @@ class GroupJudge:
         self._verdicts: dict = {}
         self._stats: dict = {}
         self._frames: dict = {}
+        # the frame measurements (small) are shared by every judge of one TrackCache:
+        # a sweep builds a report per epsilon over mostly the same aligned frames
+        self._measured: dict = _shared(tracks, "keep_measured")
         self._consensus: Optional[dict] = None
         #: The group's members, strongest first by metadata (``strength_order``);
         #: the consensus steps compare each with the first.
@@ -68,10 +77,15 @@ class GroupJudge:
             al = ev.aligned
             pick = np.unique(np.linspace(0, len(al) - 1, min(len(al), fr.FRAMES_PER_PAIR)).round().astype(int))
             rows = [al[i] for i in pick]
-            fa = self._decode(a, [r[0] for r in rows])
-            fb = self._decode(b, [r[1] for r in rows])
-            out = fr.measure_pair(fa, fb, info_a=self.infos[a], info_b=self.infos[b], zooms=ev.zooms,
-                                  mirrored=ev.mirrored, rotation=ev.rotation_degrees)
+            key = (a, b, tuple((round(r[0], 3), round(r[1], 3)) for r in rows), tuple(ev.zooms),
+                   bool(ev.mirrored), int(ev.rotation_degrees))
+            if key not in self._measured:
+                fa = self._decode(a, [r[0] for r in rows])
+                fb = self._decode(b, [r[1] for r in rows])
+                self._measured[key] = fr.measure_pair(
+                    fa, fb, info_a=self.infos[a], info_b=self.infos[b], zooms=ev.zooms,
+                    mirrored=ev.mirrored, rotation=ev.rotation_degrees)
+            out = self._measured[key]
         self._stats[(a, b)] = out
         return out
 
