@@ -28,9 +28,10 @@
 # `epsilon`; DBSCAN with `min_samples=1` makes every chain of neighbours one
 # group. There is no number of clusters to choose, and a video without a copy
 # simply stays alone. The code is in `vdedup_lib/clustering.py`, `verify.py`,
-# `report.py`, `evaluation/`, `studies.py`, `plots/clustering.py` and
-# `widgets.py`. The notebook runs in about two minutes on a 2-core laptop,
-# most of it the frame-by-frame checks of the sweep.
+# `takes.py`, `grouping.py`, `report.py`, `evaluation/`, `studies.py`,
+# `plots/clustering.py` and `widgets.py`. The notebook runs in about two
+# minutes on a 2-core laptop, most of it the frame-by-frame checks of the
+# sweep.
 
 # %%
 import os
@@ -87,7 +88,15 @@ plots.Table(rows, title=f"DBSCAN at epsilon {DEFAULT_EPSILON}: {len(dups.groups)
 # *fused* distance: a confirmed pair gets the smaller of its embedding
 # distance and `1 - frame similarity`; a rejected pair, like a pair that was
 # never a candidate, gets more than 1, so it is never a neighbour.
-# `pipeline.group_and_report` does all of it, as `vdedup scan` does:
+#
+# One more check comes before any removal. Two *takes* of one scene (same
+# camera, same background) or two *variants* of one slide (other text on the
+# same template) can match frame by frame too. So the aligned frames of a
+# pair must also differ the way copies do (`takes.copy_or_take`): with each
+# video's still background subtracted, the parts that move must be the same
+# picture, and still frames may differ only by noise or one fixed overlay (a
+# logo). A take or a variant goes to `review` with the reason, never to
+# removal. `pipeline.group_and_report` does all of it, as `vdedup scan` does:
 
 # %%
 from vdedup_lib.pipeline import group_and_report
@@ -97,6 +106,9 @@ vscores = evaluate_report(verified, truth)
 print(f"embeddings alone: {len(dups.groups)} groups; embeddings + frames: "
       f"{len(verified['groups'])} groups")
 print(format_scores(vscores))
+not_copies = [m["path"] for g in verified["groups"] for m in g["members"]
+         if m.get("review_reason", "").startswith("not a copy")]
+print(f"takes or variants sent to review: {len(not_copies)}")
 assert len(verified["groups"]) > len(dups.groups) and vscores.wrong_deletions == 0
 
 # %% [markdown]
