@@ -16,22 +16,19 @@
 # %% [markdown]
 # # 1. The dataset: finding videos and sampling frames
 #
-# A duplicate finder compares *videos*, but a CNN looks at *images*. Stage 1 of
-# vdedup turns every video file under a folder into a short stack of frames,
-# and keeps enough metadata (size, length, resolution) to decide later which
-# copy to keep.
+# **Learning goals.** After this notebook you can
 #
-# In this notebook:
+# - explain why a duplicate finder looks at a few sampled frames of a video, not at all of them;
+# - say what happens to a file that cannot be read, and why one bad file must not stop a scan;
+# - predict how many frames vdedup samples from a video of a given length, and what they cost in memory;
+# - explain how `collate_videos` puts videos with different numbers of frames into one batch.
 #
-# 1. the videos found, as a table of metadata;
-# 2. the files that could not be read, and why;
-# 3. what frame sampling picks from a video;
-# 4. how `seconds_between_frames` and the frame cap change the frames and the memory used;
-# 5. one batch from a PyTorch `DataLoader`.
-#
-# All the code lives in `vdedup_lib` (`dataset.py` for the data,
-# `plots/dataset.py` for the figures); the cells only call it. Runs in about
-# 10 s on a 2-core laptop, no GPU needed.
+# A duplicate finder compares *videos*, but a CNN looks at *images*. The first
+# stage of vdedup turns every video file under a folder into a short stack of
+# frames, and keeps enough metadata (size, length, resolution) to decide later
+# which copy to keep. All the code lives in `vdedup_lib` (`dataset.py` and
+# `sampling.py` for the data, `plots/dataset.py` for the figures); the cells
+# only call it. The notebook runs in about 15 s on a 2-core laptop, no GPU needed.
 
 # %%
 import os
@@ -40,9 +37,8 @@ from pathlib import Path
 from IPython.display import display
 from torch.utils.data import DataLoader, Subset
 
-from vdedup_lib import plots
-from vdedup_lib.dataset import (VideosDataset, collate_videos, find_videos, frames_for_duration,
-                                sample_frames)
+from vdedup_lib import exercises, plots
+from vdedup_lib.dataset import VideosDataset, collate_videos, find_videos, sample_frames
 from vdedup_lib.evaluation import read_truth
 
 SAMPLES = Path(os.environ.get("VDEDUP_SAMPLES", "../data/sample_videos")).resolve()
@@ -60,7 +56,9 @@ print(f"sample set: {SAMPLES}\n{len(truth)} videos in {len(set(truth.values()))}
 
 # %%
 listing = find_videos(SAMPLES)
-print(f"{len(listing.files)} files with a video extension, {len(listing.skipped)} entries not scanned")
+for path, reason in listing.skipped:
+    print(f"not scanned: {Path(path).relative_to(SAMPLES)} ({reason})")
+print(f"{len(listing.files)} files with a video extension, {len(listing.skipped)} not scanned")
 
 # %% [markdown]
 # `VideosDataset` is a `torch.utils.data.Dataset` over those files. Indexing it
@@ -88,9 +86,10 @@ print(f"all {len(truth)} videos of truth.csv were read")
 # %% [markdown]
 # ## 2. The files that could not be read, and why
 #
-# One bad file must never stop a scan. A file that cannot be used gives an
-# item with zero frames, `status == "error"` and a reason; a file that is
-# only partly readable is used with a warning.
+# One bad file must never stop a scan: a folder of ten thousand videos
+# always holds a few broken ones. A file that cannot be used gives an item
+# with zero frames, `status == "error"` and a reason; a file that is only
+# partly readable is used with a warning.
 
 # %%
 problems = plots.error_table(infos, skipped=dataset.skipped, root=SAMPLES)
@@ -100,6 +99,9 @@ assert {"bad/empty.mp4", "bad/not_a_video.mp4", "bad/audio_only.mkv",
         "bad/corrupt_garbage_data.mp4"} <= unreadable, unreadable
 
 # %% [markdown]
+# **Pause and ask:** which of these problems would a user rather see as a
+# warning than as a crash? Which should stop the program?
+#
 # ## 3. What sampling picks
 #
 # A video of a few seconds has ~100 frames, most nearly identical. vdedup
@@ -108,6 +110,11 @@ assert {"bad/empty.mp4", "bad/not_a_video.mp4", "bad/audio_only.mkv",
 # `max_frames_per_video` (32). Each frame then has flat borders (letterbox,
 # pillarbox) cropped and is resized to a `video_resize` square (160 px):
 # that is exactly what the CNN will see.
+#
+# A frame is *informative* when its grey levels vary (standard deviation of
+# at least 8 out of 255): a black, blank or faded frame is not. Such frames
+# are kept, but left out of the video's mean embedding in `02_encoder`,
+# because every video would look alike in them; the figure frames them in red.
 #
 # Below: the original *bunny* clip and four of its copies. The phone copy is
 # stored sideways and is turned upright by its display rotation; the
@@ -148,11 +155,13 @@ fig = plots.plot_sampling_settings(runs)
 # clip. That is what keeps memory bounded on long videos. The sample videos
 # are all shorter than 8 s, so on them the *minimum* of 8 frames decides; the
 # cap only matters past `32 x seconds_between_frames` seconds. The curves use
-# a fixed cap (`vdedup scan --exact-sampling`); by default the cap itself
+# a fixed cap (`vdedup scan --exact-sampling`). By default the cap itself
 # grows slowly past that point, with log10 of the length
-# (`dataset.frame_budget`), so an hour-long video gets 98 frames, not 32:
+# (`sampling.frame_budget`), so an hour-long video gets 98 frames, not 32:
 
 # %%
+from vdedup_lib.sampling import frame_budget, frames_for_duration
+
 fig = plots.plot_frames_vs_duration(
     [dict(seconds_between_frames=1.0, max_frames=32, min_frames=8),
      dict(seconds_between_frames=0.5, max_frames=32, min_frames=8),
@@ -160,9 +169,7 @@ fig = plots.plot_frames_vs_duration(
      dict(seconds_between_frames=1.0, max_frames=16, min_frames=8)],
     durations=[i.duration_seconds for i in infos if i.status == "ok"])
 assert frames_for_duration(3600, max_frames=32) == 32  # fixed cap: an hour-long video, 32 frames
-from vdedup_lib.dataset import frame_budget  # the default cap, growing with log10 of the length
-
-assert frame_budget(3600, seconds_between_frames=1.0, max_frames=32) == 98  # an hour-long video: 98 frames
+assert frame_budget(3600, seconds_between_frames=1.0, max_frames=32) == 98  # the growing cap: 98
 
 # %% [markdown]
 # ## 5. One batch from the `DataLoader`
@@ -186,6 +193,52 @@ print("frames:", tuple(batch["frames"].shape), batch["frames"].dtype)
 print("lengths:", batch["lengths"])
 assert batch["frames"].shape[0] == sum(batch["lengths"]) and batch["lengths"][2] == 0
 plots.show_jpeg(plots.plot_batch(batch))
+
+# %% [markdown]
+# ## Exercises
+#
+# Write your answer in the first cell of each exercise (replace `None`), then
+# run the check cell below it: it says whether the answer is right, with a
+# hint if not. Worked answers: `docs/solutions/01_dataset.md`.
+#
+# ### Exercise 1: how many frames?
+#
+# With the default settings (one frame per second, at least 8, a cap of 32
+# that grows past 32 s), how many frames does a scan take from a **5-second**
+# clip, a **20-second** clip and a **10-minute** video? Predict first, then
+# compute (`frame_budget` above helps for the last one).
+
+# %%
+answer = None  # e.g. (8, 16, 32)
+
+# %%
+exercises.check_frames_sampled(answer)
+
+# %% [markdown]
+# ### Exercise 2: what do the frames cost?
+#
+# How many bytes do the sampled frames of `originals/city.mpg` take in
+# memory as uint8, and as float32 inside the CNN? Answer with two numbers.
+# (`by_path["originals/city.mpg"]` holds its sampled frames.)
+
+# %%
+answer = None  # (bytes as uint8, bytes as float32)
+
+# %%
+exercises.check_frame_memory(answer, by_path["originals/city.mpg"])
+
+# %% [markdown]
+# ### Exercise 3: the longest video
+#
+# Which readable video of the sample set is the longest? Answer with its
+# path relative to the sample folder, as in the table above. (`infos` holds
+# every file's metadata.)
+
+# %%
+answer = None  # e.g. "originals/bunny.mp4"
+
+# %%
+exercises.check_longest_video(answer, infos)
 
 # %% [markdown]
 # **Next:** `02_encoder` turns these frames into one vector per video.

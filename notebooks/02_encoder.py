@@ -16,40 +16,36 @@
 # %% [markdown]
 # # 2. The encoder: from frames to one vector per video
 #
-# Stage 2 turns each video into an *embedding*: a vector such that copies of
-# the same video point the same way and different videos do not. We do not
-# train anything: a CNN pretrained on ImageNet already maps similar pictures
-# to similar features.
+# **Learning goals.** After this notebook you can
 #
-# In this notebook:
+# - check that a pretrained network's weights are real, by its ImageNet top-5 on a photo;
+# - explain why we cut off the classifier and keep the features before it;
+# - compute a video's embedding as the mean of its frame features, and the cosine similarity of two videos;
+# - read a similarity heatmap and a UMAP map, and say which videos an embedding cannot tell apart.
 #
-# 1. load the pretrained CNN and check its ImageNet top-5 on a frame (proof
-#    that the weights are real);
-# 2. remove the classifier to get frame features, and pool them into video
-#    embeddings;
-# 3. a video-by-video cosine-similarity heatmap, ordered by true group;
-# 4. a 2-D UMAP map of the embeddings, coloured by true group;
-# 5. what `embedding_size` does.
-#
-# The code is in `vdedup_lib/encoder.py`, `vdedup_lib/studies.py` (the UMAP
-# map, the embedding-size study) and `vdedup_lib/plots/encoder.py` (the figures).
-# Under a minute on a 2-core laptop without a GPU (encoding the 79 sample
-# videos is most of it).
+# The second stage turns each video into an *embedding*: a vector such that
+# copies of the same video point the same way and different videos do not. We
+# do not train anything: a CNN pretrained on ImageNet already maps similar
+# pictures to similar features. The code is in `vdedup_lib/encoder.py`,
+# `vdedup_lib/studies.py` (the UMAP map) and `vdedup_lib/plots/encoder.py`
+# (the figures). The first run takes about a minute on a 2-core laptop
+# without a GPU, most of it encoding the 79 sample videos; a re-run reads
+# them from the embedding cache and takes a few seconds more than loading
+# the network.
 
 # %%
 import os
 from pathlib import Path
 
 import numpy as np
-from IPython.display import display
 
-from vdedup_lib import plots
+from vdedup_lib import exercises, plots
 from vdedup_lib.clustering import cosine_similarity_matrix
 from vdedup_lib.config import Config
 from vdedup_lib.dataset import sample_frames
 from vdedup_lib.encoder import EncoderCNN, encode_videos, pool_frames
 from vdedup_lib.evaluation import read_truth
-from vdedup_lib.studies import embedding_size_study, umap_2d
+from vdedup_lib.studies import umap_2d
 
 SAMPLES = Path(os.environ.get("VDEDUP_SAMPLES", "../data/sample_videos")).resolve()
 truth = read_truth(SAMPLES / "truth.csv")
@@ -81,11 +77,12 @@ assert "missile" in [name for name, _ in top5], top5
 # The last layer (`encoder.head`) maps 1280 features to 1000 ImageNet
 # classes. Classes are too coarse for us: two different rockets are both
 # "missile". So `EncoderCNN` keeps the head aside and returns the 1280
-# pooled features *before* it, L2-normalised: similar pictures give vectors
-# with a cosine similarity near 1. (`EncoderCNN(flip_invariant=True)` also
-# averages each frame with its mirror image, so a horizontally flipped copy
-# encodes the same; it is off by default because pooled ImageNet features are
-# already nearly mirror-invariant and notebook 03's frame check tries the mirror.)
+# pooled features *before* it, L2-normalised (each vector has length 1), so
+# the cosine similarity of two of them is their dot product: near 1 for
+# similar pictures. (`EncoderCNN(flip_invariant=True)` also averages each
+# frame with its mirror image; it is off by default because pooled ImageNet
+# features are already nearly mirror-invariant, and the frame check of
+# `03_clustering` tries the mirror.)
 
 # %%
 print("classifier kept aside:", encoder.head)
@@ -94,9 +91,9 @@ print("frame features:", tuple(features.shape), "norms:", features.norm(dim=1)[:
 
 # %% [markdown]
 # A video is a set of frames; its embedding is the mean of its frame
-# features, normalised again (`pool_frames`). Black or blank frames would
-# pull every video toward the same point, so frames marked not informative
-# are left out of the mean.
+# features, normalised again (`pool_frames`). Frames that are not
+# informative (black, blank or faded, see `01_dataset`) would pull every
+# video toward the same point, so they are left out of the mean.
 
 # %%
 video_vector = pool_frames(features, rocket.informative)
@@ -107,7 +104,8 @@ print("video embedding:", tuple(video_vector.shape),
 # `encode_videos` does this for a whole folder: decode, batch the frames of
 # several videos through the CNN, split and pool (see `01_dataset` for the
 # batching). Unreadable files are kept in the result with their reason but
-# get no embedding.
+# get no embedding. Each video's result is kept in an on-disk cache, so the
+# next notebooks (and a second scan) do not encode again.
 
 # %%
 emb = encode_videos(config=Config(videos_dir=SAMPLES), encoder=encoder)
@@ -118,10 +116,11 @@ print(f"{len(emb.videos)} files, {len(emb.ok_index)} embedded: embeddings {emb.e
 # covers the middle half of the original, so each of its frames matches the
 # original's frames at the same moment: the bright band runs along a
 # diagonal shifted by the cut. The mean of a subset of the frames stays
-# close to the mean of all of them (0.97). Right: a distractor, the next five
-# seconds of the same bike race. Only one pair of frames matches, the last
-# of one clip and the first of the other, where the cut is; the embeddings
-# are far apart.
+# close to the mean of all of them (the panel's title gives the similarity
+# of the two video embeddings). Right: a distractor, the next five seconds
+# of the same bike race. Only one pair of frames matches, the last of one
+# clip and the first of the other, where the cut is; the embeddings are
+# further apart.
 
 # %%
 fig = plots.plot_frame_similarity(emb, [("originals/rocket.mp4", "clips/rocket_trim.mp4"),
@@ -131,9 +130,11 @@ fig = plots.plot_frame_similarity(emb, [("originals/rocket.mp4", "clips/rocket_t
 # ## 3. Cosine similarity between all videos
 #
 # Rows and columns are the embedded videos, ordered by their group in
-# `truth.csv`. Copies of one video form bright blocks on the diagonal. The
-# distractors (`astronaut_pan`, `bikes_late`, `shapes_b`) are next to the
-# video they look like: they are the hard cases for stage 3.
+# `truth.csv`; each group's name is written in its colour, the same in every
+# notebook. Copies of one video form bright blocks on the diagonal. The
+# three distractors (`astronaut_pan`, `bikes_late`, `shapes_b`) are
+# different videos made to look like one of the others: they are the hard
+# cases for grouping.
 
 # %%
 groups = [truth.get(p, "(not in truth)") for p in emb.paths]
@@ -150,35 +151,55 @@ assert similarity[same].mean() > similarity[different].mean() + 0.2
 #
 # UMAP squeezes the 1280-dimensional embeddings into 2-D while keeping
 # near neighbours near (fixed `random_state`, so the map is the same every
-# run). Each true group should be a tight cluster; the distractors sit close
-# to, but apart from, the video they imitate. Distances on the map are only
-# a guide; stage 3 works on the real cosine distances.
+# run). Each true group is a tight cluster, in its colour of the heatmap.
+# `astronaut_pan` and `bikes_late` sit at the edge of the cluster of the
+# video they imitate. `shapes_b` sits *inside* the `shapes` cluster: the
+# mean of CNN features cannot tell these two synthetic scenes apart, and
+# `03_clustering` shows what can. Distances on the map are only a guide;
+# grouping works on the real cosine distances.
 
 # %%
 coords = umap_2d(emb.embeddings, random_state=0)
 fig = plots.plot_umap(coords, groups)
 
 # %% [markdown]
-# ## 5. What `embedding_size` does
+# **Pause and ask:** the embedding is a *mean* over frames. Which edits of a
+# video should it survive easily, and which could fool it? (Think of a
+# trim, a mirror, a slide show of the same photos in another order.)
 #
-# `Config.embedding_size` shrinks the embeddings: it fits a PCA on the frame
-# features of the scanned collection and keeps that many directions (`None`,
-# the default, keeps all 1280). Smaller vectors are cheaper to store and
-# compare (4 bytes per dimension), at the price of some detail. Below, the
-# same frame features are projected to several sizes; for each, epsilon is
-# chosen again by the sweep of `03_clustering` and the F1 against
-# `truth.csv` is measured.
+# How small can an embedding be? The appendix notebook
+# `05_appendix_embedding_size` shrinks the 1280 dimensions with a PCA and
+# measures what the grouping loses.
+#
+# ## Exercises
+#
+# Write your answer in the first cell of each exercise (replace `None`), then
+# run the check cell below it. Worked answers: `docs/solutions/02_encoder.md`.
+#
+# ### Exercise 1: a trimmed copy
+#
+# What is the cosine similarity of the embeddings of `originals/rocket.mp4`
+# and `clips/rocket_trim.mp4`, to three decimals? Compute it from
+# `emb.embeddings` and `emb.paths` (the embeddings are L2-normalised).
 
 # %%
-sizes = [4, 8, 16, 32, 64, 128, 1280]
-size_rows = embedding_size_study(emb, truth, sizes, epsilons=np.arange(0.02, 0.405, 0.01))
-display(plots.Table(size_rows, title="embedding_size study"))
-fig = plots.plot_embedding_size(size_rows)
+answer = None  # a number between -1 and 1
+
+# %%
+exercises.check_trim_similarity(answer, emb)
 
 # %% [markdown]
-# A few dozen dimensions keep most of the energy and nearly all of the
-# grouping quality on this small collection; vdedup keeps the native width
-# by default because comparing 1280 floats is cheap next to decoding and the
-# CNN.
+# ### Exercise 2: the closest stranger
 #
+# Which video that is **not** a copy of `originals/bunny.mp4` (another true
+# group in `truth`) has the embedding most similar to the bunny's? Answer
+# with its path.
+
+# %%
+answer = None  # e.g. "originals/city.mpg"
+
+# %%
+exercises.check_most_similar_outsider(answer, emb, truth)
+
+# %% [markdown]
 # **Next:** `03_clustering` groups these embeddings with DBSCAN.

@@ -23,7 +23,7 @@ LAYERS = {
     "pipeline": 5,
     "evaluation": 6, "scoring": 6, "synthetic": 6, "calibration": 6, "studies": 6,
     "deletion": 7,
-    "cli": 8, "html_report": 8, "plots": 8, "widgets": 8, "engines": 8,
+    "cli": 8, "html_report": 8, "plots": 8, "widgets": 8, "engines": 8, "exercises": 8,
     }
 FACES = {"cli"}
 

@@ -284,3 +284,21 @@ def test_scan_with_reference_folder_keeps_it_and_never_removes_its_files(tmp_pat
     assert "reference folder" in members[other_ref]["review_reason"]
     assert report["settings"]["keep_in"] == [str(tmp_path / "ref")]
     assert "in a reference folder" in format_summary(report)
+
+
+def test_judges_of_one_track_cache_share_the_frame_measurements(degraded, monkeypatch):
+    """A sweep builds one report (and one judge per group) per epsilon over the same
+    TrackCache: the second judge reuses the first one's measurements, decoding nothing."""
+    import vdedup_lib.keep.rule as rule
+
+    paths = ["clip.mp4", "copies/grey.mp4"]
+    infos = _infos(degraded, paths)
+    tracks = TrackCache(degraded)
+    first = GroupJudge(infos, tracks=tracks).stats(*paths)
+    assert first is not None
+    decoded = []
+    real = rule.fr.decode_at
+    monkeypatch.setattr(rule.fr, "decode_at", lambda *a, **k: decoded.append(a) or real(*a, **k))
+    assert GroupJudge(infos, tracks=tracks).stats(*paths) == first and decoded == []
+    GroupJudge(infos, tracks=TrackCache(degraded)).stats(*paths)  # another cache: decodes again
+    assert decoded

@@ -1,17 +1,24 @@
-"""The teaching notebooks: paired, committed with outputs, run headless, and work in a browser.
+"""The teaching notebooks: paired, committed with outputs, fit for a class, run headless,
+and work in a browser whatever the class clicks.
 
 - every ``notebooks/0N_*.ipynb`` and its jupytext ``.py`` mirror hold the same cells;
 - the committed ``.ipynb`` files were executed (outputs, figures, no errors);
+- classroom rules: learning goals first; every code cell at most 15 lines; at
+  least two "Exercise" headings, each with a check cell; no cell clicks a
+  widget or sets its value (the widgets belong to the class; ``tests/`` drive
+  them); every widget output has a PNG picture of its state beside it;
 - each ``.py`` mirror runs headless, in order, with ``MPLBACKEND=Agg`` (the
-  notebooks assert their own key results: top-5, F1 at the chosen epsilon,
-  the files the deletion widget moved);
-- end to end: JupyterLab + headless Chromium run ``04_deletion`` and click the
-  deletion widget; the files must be in the trash on disk.
+  notebooks assert their own key results: top-5, scores, the files moved);
+- end to end: JupyterLab + headless Chromium run ``03_clustering`` and
+  ``04_deletion`` up to their widget, move the slider and click "Move to
+  trash" *first*, then run the remaining cells, which must pass; the moved
+  files must be in the trash on disk.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,9 +32,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SAMPLES = ROOT / "data" / "sample_videos"
-NAMES = ["01_dataset", "02_encoder", "03_clustering", "04_deletion"]
+#: The lesson's four notebooks, then the appendix (not part of the timed lesson).
+LESSON = ["01_dataset", "02_encoder", "03_clustering", "04_deletion"]
+NAMES = LESSON + ["05_appendix_embedding_size"]
 #: Figures each committed notebook must show (PNG or JPEG outputs), at least.
-MIN_FIGURES = {"01_dataset": 4, "02_encoder": 5, "03_clustering": 2, "04_deletion": 1}
+MIN_FIGURES = {"01_dataset": 4, "02_encoder": 4, "03_clustering": 4, "04_deletion": 1,
+               "05_appendix_embedding_size": 1}
+#: Longest code cell a class reads on a projector, lines.
+MAX_CELL_LINES = 15
+#: The MIME type of a widget's output.
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: Widgets whose state the committed notebook must carry (``store_widget_state``).
 WIDGETS = {"03_clustering": "FloatSliderModel", "04_deletion": "ButtonModel"}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,6 +59,17 @@ def test_jupytext_pairing_config():
     assert 'formats = "ipynb,py:percent"' in text
     assert sorted(p.stem for p in NOTEBOOKS.glob("0[0-9]_*.ipynb")) == NAMES
     assert sorted(p.stem for p in NOTEBOOKS.glob("0[0-9]_*.py")) == NAMES
+
+
+def test_execute_notebooks_runs_the_lesson_by_default_and_the_appendix_by_name():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("execute_notebooks", NOTEBOOKS / "execute_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert [p.stem for p in mod.notebook_sources()] == LESSON
+    assert [p.stem for p in mod.notebook_sources(["05"])] == ["05_appendix_embedding_size"]
+    assert [p.stem for p in mod.notebook_sources(["03", "04"])] == LESSON[2:]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -75,6 +100,66 @@ def test_committed_ipynb_is_executed_with_figures(name):
         assert WIDGETS[name] in models, f"{name}: widget state not saved ({sorted(models)})"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_opens_with_learning_goals(name):
+    kind, text = _cells(NOTEBOOKS / f"{name}.py")[0]
+    assert kind == "markdown" and "**Learning goals.**" in text, name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_code_cell_fits_a_projector(name):
+    for kind, text in _cells(NOTEBOOKS / f"{name}.py"):
+        if kind == "code":
+            lines = text.splitlines()
+            assert len(lines) <= MAX_CELL_LINES, f"{name}: a code cell of {len(lines)} lines:\n{text}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercises_with_check_cells(name):
+    """At least two "Exercise" headings, each followed (before the next heading) by a
+    cell that calls a check of ``vdedup_lib.exercises``."""
+    cells = _cells(NOTEBOOKS / f"{name}.py")
+    heads = [k for k, (kind, text) in enumerate(cells)
+             if kind == "markdown" and re.search(r"^#+ Exercise \d", text, re.M)]
+    assert len(heads) >= 2, f"{name}: {len(heads)} exercise headings"
+    for start, end in zip(heads, heads[1:] + [len(cells)]):
+        checks = [text for kind, text in cells[start + 1:end] if kind == "code" and "exercises.check_" in text]
+        assert checks, f"{name}: no check cell after {cells[start][1].splitlines()[0]!r}"
+
+
+#: A widget clicked or set from a cell: ``.click()``, ``x.value = ...`` (not ``==``).
+_DRIVES_A_WIDGET = re.compile(r"\.click\(|\.value\s*=(?!=)")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_cell_clicks_a_widget_or_sets_its_value(name):
+    for kind, text in _cells(NOTEBOOKS / f"{name}.py"):
+        if kind == "code":
+            assert not _DRIVES_A_WIDGET.search(text), f"{name}: a cell drives a widget:\n{text}"
+
+
+def test_the_rule_catches_a_click_and_a_value():
+    assert _DRIVES_A_WIDGET.search("review.move_button.click()")
+    assert _DRIVES_A_WIDGET.search("explorer.slider.value = 0.4")
+    assert not _DRIVES_A_WIDGET.search("assert box.value == 3 and f(value=2)")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_widget_output_has_a_picture_beside_it(name):
+    """In the committed notebook, each widget output is followed, in the same cell, by a
+    PNG output (its state), so the notebook reads on GitHub, in VS Code or in a PDF."""
+    nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))
+    widgets = 0
+    for cell in nb["cells"]:
+        outputs = cell.get("outputs", [])
+        for k, o in enumerate(outputs):
+            if WIDGET_MIME in o.get("data", {}):
+                widgets += 1
+                after = [x for x in outputs[k + 1:] if "image/png" in x.get("data", {})]
+                assert after, f"{name}: a widget output without a picture after it"
+    assert widgets == (1 if name in WIDGETS else 0), f"{name}: {widgets} widget outputs"
+
+
 @pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
@@ -91,11 +176,12 @@ def test_notebook_mirror_runs_headless(name, tmp_path):
     if name == "04_deletion":
         out = proc.stdout
         assert "data/sample_videos unchanged" in out and "Notebook 04 finished" in out
-        videos = tmp_path / "scratch" / "sample_videos"
-        manifests = list(videos.glob(".vdedup-trash/*/vdedup-manifest.json"))
-        assert len(manifests) == 1  # the notebook moved once and undid it
+        scratch = tmp_path / "scratch"  # nobody clicked: the widget's copy has no trash
+        assert not list((scratch / "sample_videos").glob(".vdedup-trash/*/vdedup-manifest.json"))
+        manifests = list((scratch / "code_copy").glob(".vdedup-trash/*/vdedup-manifest.json"))
+        assert len(manifests) == 1  # the code moved once and undid it
         entries = json.loads(manifests[0].read_text())["entries"]
-        assert entries and all((videos / e["path"]).is_file() for e in entries)
+        assert entries and all((scratch / "code_copy" / e["path"]).is_file() for e in entries)
 
 
 # --------------------------------------------------------------------------
@@ -122,125 +208,208 @@ def _wait_for_server(url: str, proc, log: Path, timeout: float = 120) -> None:
     pytest.fail(f"jupyter lab did not answer in {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.mark.e2e
-@pytest.mark.slow
-def test_deletion_widget_in_jupyterlab(tmp_path):
-    """Open 04_deletion in JupyterLab, run all cells, click "Move to trash" and confirm."""
-    import jupyterlab  # noqa: F401  (the notebooks extra installs it; never skip)
-    from playwright import sync_api
+#: JavaScript: make cell ``index`` the active one and run a notebook command
+#: (``notebook:run-all-above``: every cell above it; ``notebook:run-all-below``: it and below).
+_RUN = """async ({index, command}) => {
+  const app = window.jupyterapp, panel = app.shell.currentWidget;
+  await panel.sessionContext.ready;
+  panel.content.activeCellIndex = index;
+  await app.commands.execute(command);
+}"""
+#: JavaScript: ``[{index, count, errors}]`` of the code cells below ``upto``, from the notebook model.
+_CELLS = """(upto) => {
+  const cells = window.jupyterapp.shell.currentWidget.content.model.cells, out = [];
+  for (let i = 0; i < Math.min(upto, cells.length); i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    const errors = c.outputs.toJSON().filter(o => o.output_type === 'error')
+                    .map(o => o.ename + ': ' + o.evalue);
+    out.push({index: i, count: c.executionCount, errors});
+  }
+  return out;
+}"""
 
-    assert Path(CHROMIUM).exists(), "no chromium: run `make browser` (apt-get install -y chromium)"
-    import jupytext
 
-    nbdir = tmp_path / "nb"
-    nbdir.mkdir()
-    # A fresh, output-free copy built from the .py mirror: the committed file is never
-    # touched, and no stale widget state can stand in for the live widget.
-    jupytext.write(jupytext.read(NOTEBOOKS / "04_deletion.py"), nbdir / "04_deletion.ipynb")
-    settings = tmp_path / "lab-settings"
-    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-    tracker.parent.mkdir(parents=True)
-    tracker.write_text(json.dumps({"windowingMode": "none"}))  # every cell in the DOM
-    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True)
-    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    scratch = tmp_path / "scratch"
-    env = dict(os.environ)
-    env.pop("MPLBACKEND", None)
-    env.update(VDEDUP_SCRATCH=str(scratch), VDEDUP_SAMPLES=str(SAMPLES),
-               JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"),
-               JUPYTER_CONFIG_DIR=str(tmp_path / "jconfig"), JUPYTER_RUNTIME_DIR=str(tmp_path / "jrt"),
-               IPYTHONDIR=str(tmp_path / "ipython"),
-               PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""))
-    port, token = _free_port(), "vdedup-e2e-token"
-    log = tmp_path / "jupyter.log"
-    with open(log, "w") as logf:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-             f"--ServerApp.root_dir={nbdir}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-             "jupyterlab.NeverCheckForUpdate"] + (["--allow-root"] if os.geteuid() == 0 else []),
-            env=env, stdout=logf, stderr=subprocess.STDOUT)
-    try:
+def _widget_cell(name: str, call: str) -> tuple:
+    """``(index of the cell that shows the widget, number of cells)`` of notebook ``name``."""
+    cells = _cells(NOTEBOOKS / f"{name}.py")
+    return next(k for k, (kind, text) in enumerate(cells) if kind == "code" and call in text), len(cells)
+
+
+def _run_cells(page, *, index: int, command: str, upto: int, timeout_s: float) -> None:
+    """Run ``command`` with cell ``index`` active; wait until every code cell below
+    ``upto`` has run and the kernel is idle; fail on an error output."""
+    page.evaluate(_RUN, {"index": index, "command": command})
+    deadline = time.time() + timeout_s
+    while True:
+        cells = page.evaluate(_CELLS, upto)
+        errors = [f"cell {c['index']}: {e}" for c in cells for e in c["errors"]]
+        assert not errors, "\n".join(errors)
+        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+        if idle and all(c["count"] is not None for c in cells):
+            return
+        assert time.time() < deadline, f"cells not run after {timeout_s} s: {cells}"
+        page.wait_for_timeout(1000)
+
+
+def _snapshot_src(page, widget_index: int) -> str:
+    """The ``src`` of the static picture displayed below the widget of cell ``widget_index``."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(widget_index)
+    img = cell.locator(".jp-OutputArea-output img").last
+    img.wait_for(state="attached", timeout=60_000)
+    return img.get_attribute("src")
+
+
+class _Lab:
+    """JupyterLab on localhost over a fresh, output-free copy of notebook ``name``
+    (built from its ``.py`` mirror, so no saved widget state can stand in for the
+    live widget), and a page open on it in headless Chromium with its own profile."""
+
+    def __init__(self, tmp_path: Path, name: str):
+        import jupytext
+
+        self.tmp, self.name = tmp_path, name
+        self.nbdir = tmp_path / "nb"
+        self.nbdir.mkdir()
+        jupytext.write(jupytext.read(NOTEBOOKS / f"{name}.py"), self.nbdir / f"{name}.ipynb")
+        self.scratch = tmp_path / "scratch"
+        self.log = tmp_path / "jupyter.log"
+
+    def _settings(self) -> Path:
+        settings = self.tmp / "lab-settings"
+        for ext, name, value in [("notebook-extension", "tracker", {"windowingMode": "none"}),
+                                 ("apputils-extension", "notification",
+                                  {"fetchNews": "false", "checkForUpdates": False})]:
+            f = settings / "@jupyterlab" / ext / f"{name}.jupyterlab-settings"
+            f.parent.mkdir(parents=True)
+            f.write_text(json.dumps(value))  # every cell in the DOM; no news dialog
+        return settings
+
+    def __enter__(self):
+        env = dict(os.environ)
+        env.pop("MPLBACKEND", None)
+        t = self.tmp
+        env.update(VDEDUP_SCRATCH=str(self.scratch), VDEDUP_SAMPLES=str(SAMPLES),
+                   JUPYTERLAB_SETTINGS_DIR=str(self._settings()), JUPYTERLAB_WORKSPACES_DIR=str(t / "ws"),
+                   JUPYTER_CONFIG_DIR=str(t / "jconfig"), JUPYTER_RUNTIME_DIR=str(t / "jrt"),
+                   IPYTHONDIR=str(t / "ipython"),
+                   PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""))
+        port, token = _free_port(), "vdedup-e2e-token"
+        with open(self.log, "w") as logf:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+                 f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+                 f"--ServerApp.root_dir={self.nbdir}", "--LabApp.news_url=",
+                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                 "--LabApp.expose_app_in_browser=True"] + (["--allow-root"] if os.geteuid() == 0 else []),
+                env=env, stdout=logf, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
-        _wait_for_server(f"{base}/api/status?token={token}", proc, log)
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        _wait_for_server(f"{base}/api/status?token={token}", self.proc, self.log)
+        from playwright import sync_api
+
+        self.pw = sync_api.sync_playwright().start()
+        self.context = self.pw.chromium.launch_persistent_context(
+            str(t / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+            viewport={"width": 1400, "height": 1000}, args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            try:
-                _run_notebook_and_click(page, f"{base}/lab/tree/04_deletion.ipynb?token={token}")
-            except Exception:
-                page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-                print(f"screenshot: {tmp_path / 'failure.png'}\njupyter log:\n{log.read_text()[-3000:]}")
-                raise
-            shots = os.environ.get("VDEDUP_E2E_SCREENSHOTS")  # for a person to look at
-            if shots:
-                Path(shots).mkdir(parents=True, exist_ok=True)
-                for k, target in enumerate([page.locator(".widget-html", has_text="proposed for removal in"),
-                                            page.locator(".widget-html", has_text="Group 2"),
-                                            page.get_by_role("button", name="Move to trash")]):
-                    target.first.evaluate("e => e.scrollIntoView({block: 'start'})")
-                    page.wait_for_timeout(500)
-                    page.screenshot(path=str(Path(shots) / f"deletion_widget_{k}.png"))
-            browser.close()
-    finally:
-        proc.terminate()
+        self.page = self.context.new_page()
+        self.page.goto(f"{base}/lab/tree/{self.name}.ipynb?token={token}")
+        self.page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.content"
+            " && window.jupyterapp.shell.currentWidget.content.model", timeout=180_000)
+        self.page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            shot = self.tmp / "failure.png"
+            self.page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot: {shot}\njupyter log:\n{self.log.read_text()[-3000:]}")
+        self.context.close()
+        self.pw.stop()
+        self.proc.terminate()
         try:
-            proc.wait(timeout=20)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
-    _check_trash_on_disk(scratch / "sample_videos")
+            self.proc.kill()
 
 
-def _run_notebook_and_click(page, url: str) -> None:
-    import re
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_03_slider_moved_first_then_the_rest_runs(tmp_path):
+    """Run 03_clustering up to its slider; move the slider (the map below it is redrawn);
+    only then run the remaining cells: they pass whatever the slider shows."""
+    import jupyterlab  # noqa: F401  (the notebooks extra installs it; never skip)
 
-    page.goto(url)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    # "Restart Kernel and Run All Cells", confirmed; tried again if no cell starts.
-    for attempt in range(3):
-        page.locator("[data-command='notebook:restart-run-all']").first.click()
-        page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
-        try:
-            page.wait_for_selector(".jp-InputArea-prompt:has-text('[1]')", state="attached", timeout=60_000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-    page.wait_for_selector(".jp-OutputArea-output:has-text('Notebook 04 finished')",
-                           state="attached", timeout=400_000)
-    move = page.get_by_role("button", name="Move to trash")
-    move.scroll_into_view_if_needed()
-    move.click()
-    confirm = page.get_by_role("button", name=re.compile(r"^Yes, move \d+ file"))
-    confirm.wait_for(timeout=30_000)
-    confirm.click()
-    # The log already holds the notebook's own move; wait for a second "Moved N file(s)".
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.widget-html pre')]
-                 .some(p => (p.textContent.match(/Moved \\d+ file/g) || []).length >= 2)""",
-        timeout=120_000)
+    assert Path(CHROMIUM).exists(), "no chromium: run `make browser` (apt-get install -y chromium)"
+    widget, n = _widget_cell("03_clustering", "show(explorer)")
+    with _Lab(tmp_path, "03_clustering") as lab:
+        page = lab.page
+        _run_cells(page, index=widget + 1, command="notebook:run-all-above", upto=widget + 1,
+                   timeout_s=1800)
+        before = _snapshot_src(page, widget)
+        readout = page.locator(".widget-slider .widget-readout").first
+        readout.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("0.45")
+        page.keyboard.press("Enter")
+        page.locator(".widget-html", has_text="epsilon 0.45").first.wait_for(timeout=120_000)
+        page.wait_for_function(
+            """([i, old]) => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+                 const imgs = c.querySelectorAll('.jp-OutputArea-output img');
+                 return imgs.length && imgs[imgs.length - 1].src !== old; }""",
+            arg=[widget, before], timeout=120_000)  # the static picture follows the slider
+        _run_cells(page, index=widget + 1, command="notebook:run-all-below", upto=n, timeout_s=900)
 
 
-def _check_trash_on_disk(videos: Path) -> None:
-    """The browser's click moved the same files the notebook's own (undone) click had moved."""
-    deadline = time.time() + 60
-    runs = []
-    while time.time() < deadline:
-        runs = [json.loads(m.read_text()) for m in sorted(videos.glob(".vdedup-trash/*/vdedup-manifest.json"))]
-        if (len(runs) == 2 and len(runs[1]["entries"]) == len(runs[0]["entries"])
-                and all(e["state"] == "done" for e in runs[1]["entries"])):
-            break
-        time.sleep(0.5)
-    assert len(runs) == 2, f"expected the notebook's run and the browser's run, found {len(runs)}"
-    notebook_run, browser_run = runs
-    moved = sorted(e["path"] for e in browser_run["entries"])
-    assert moved and moved == sorted(e["path"] for e in notebook_run["entries"])
-    for e in browser_run["entries"]:
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_04_review_clicked_first_then_the_rest_runs(tmp_path):
+    """Run 04_deletion up to its review widget; click "Move to trash" and confirm; only
+    then run the remaining cells: they pass, and the browser's move is in the trash on disk."""
+    import jupyterlab  # noqa: F401  (the notebooks extra installs it; never skip)
+
+    assert Path(CHROMIUM).exists(), "no chromium: run `make browser` (apt-get install -y chromium)"
+    widget, n = _widget_cell("04_deletion", "show(review)")
+    with _Lab(tmp_path, "04_deletion") as lab:
+        page = lab.page
+        _run_cells(page, index=widget + 1, command="notebook:run-all-above", upto=widget + 1,
+                   timeout_s=1200)
+        before = _snapshot_src(page, widget)
+        move = page.get_by_role("button", name="Move to trash")
+        move.scroll_into_view_if_needed()
+        move.click()
+        confirm = page.get_by_role("button", name=re.compile(r"^Yes, move \d+ file"))
+        confirm.wait_for(timeout=60_000)
+        confirm.click()
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.widget-html pre')]
+                     .some(p => /Moved \\d+ file/.test(p.textContent))""", timeout=180_000)
+        page.wait_for_function(
+            """([i, old]) => { const c = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+                 const imgs = c.querySelectorAll('.jp-OutputArea-output img');
+                 return imgs.length && imgs[imgs.length - 1].src !== old; }""",
+            arg=[widget, before], timeout=180_000)  # the static picture shows the move
+        _run_cells(page, index=widget + 1, command="notebook:run-all-below", upto=n, timeout_s=900)
+        page.locator(".jp-OutputArea-output", has_text="Notebook 04 finished").first.wait_for(
+            state="attached", timeout=60_000)
+    _check_trash_on_disk(lab.scratch)
+
+
+def _check_trash_on_disk(scratch: Path) -> None:
+    """The browser's click moved files of the widget's copy into its trash; the code's own
+    move of the second copy was undone."""
+    videos, code_copy = scratch / "sample_videos", scratch / "code_copy"
+    runs = [json.loads(m.read_text()) for m in videos.glob(".vdedup-trash/*/vdedup-manifest.json")]
+    assert len(runs) == 1, f"expected the browser's one move, found {len(runs)}"
+    entries = runs[0]["entries"]
+    assert entries
+    for e in entries:
         assert e["state"] == "done", e
         assert not (videos / e["path"]).exists(), f"{e['path']} is still in place"
         assert Path(e["trash"]).is_file(), f"{e['trash']} is not in the trash"
         assert (videos / e["kept"]).is_file(), f"kept file {e['kept']} is gone"
+    code_runs = [json.loads(m.read_text()) for m in code_copy.glob(".vdedup-trash/*/vdedup-manifest.json")]
+    assert len(code_runs) == 1 and all((code_copy / e["path"]).is_file() for e in code_runs[0]["entries"])

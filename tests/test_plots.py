@@ -71,11 +71,12 @@ def test_frame_strips_one_row_per_video(tmp_path, make_video):
     a = sample_frames(make_video(tmp_path / "a.mp4", 0, n=30), root=tmp_path, resize=64)
     b = sample_frames(make_video(tmp_path / "b.mp4", 2, n=30), root=tmp_path, resize=64,
                       min_frames=3, max_frames=3)
-    fig = plots.plot_frame_strips([a, b], max_frames=8)
+    fig = plots.plot_frame_strips([a, b], max_frames=6)
     axes = np.array(fig.axes).reshape(2, -1)
-    assert axes.shape == (2, 8)
-    assert "a.mp4" in axes[0, 0].get_ylabel() and "b.mp4" in axes[1, 0].get_ylabel()
-    assert sum(bool(ax.images) for ax in axes[1]) == 3 and sum(bool(ax.images) for ax in axes[0]) == 8
+    assert axes.shape == (2, 6)
+    rows = [sub._suptitle.get_text() for sub in fig.subfigs]
+    assert rows[0].startswith("a.mp4: 128x96, 8 frames (6 shown)") and rows[1].startswith("b.mp4")
+    assert sum(bool(ax.images) for ax in axes[1]) == 3 and sum(bool(ax.images) for ax in axes[0]) == 6
     assert axes[0, 0].get_xlabel().endswith(" s")
 
 
@@ -110,6 +111,7 @@ def test_batch_figure_colours_frames_by_video(tmp_path, make_video):
     assert batch["lengths"] == [8, 10, 0]
     fig = plots.plot_batch(batch, per_row=6)
     shown = [ax for ax in fig.axes if ax.images]
+    fig.canvas.draw()
     assert len(shown) == 18
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert len(texts) == 3 and "(0 frames; error)" in texts[2]
@@ -157,7 +159,31 @@ def test_umap_plot_one_style_and_legend_entry_per_group():
     assert np.allclose(ax.collections[0].get_offsets(), coords[2:4])  # sorted by name: a first
     styles = plots.group_styles([f"g{k:02d}" for k in range(12)])
     assert styles["g00"][1] == "o" and styles["g10"][1] == "s"  # a new marker every ten groups
-    assert styles["g00"][0] == styles["g10"][0]
+    assert styles["g03"][0] == plots.group_colour("g03")
+
+
+def test_a_true_group_has_one_colour_everywhere():
+    """02's map, 03's map and the heatmap's labels colour a true group alike."""
+    assert plots.group_colour("bunny") == plots.TRUE_GROUP_COLOURS["bunny"]
+    assert plots.group_colour("shapes") != plots.group_colour("shapes_b")  # look-alikes differ
+    assert plots.group_colour("?") == plots.SINGLETON_COLOUR
+    assert plots.group_colour("my_group") == plots.group_colour("my_group")  # hashed, stable
+    coords = np.array([[0, 0], [0, 1], [5, 5]], float)
+    groups = ["shapes", "shapes", "bunny"]
+    umap_fig = plots.plot_umap(coords, groups)
+    by_name = {t.get_text().split(" (")[0]: h.get_facecolor()[0]
+               for t, h in zip(umap_fig.axes[0].get_legend().get_texts(),
+                               umap_fig.axes[0].get_legend().legend_handles)}
+    emb = fake_embeddings([[1, 0], [0.99, 0.14], [0, 1]])
+    map_fig = plots.plot_groups_on_umap(coords, find_duplicates(emb.embeddings, epsilon=0.05),
+                                        truth_groups=groups)
+    filled = map_fig.axes[0].collections[0].get_facecolors()
+    for name, colour in [("shapes", filled[0]), ("bunny", map_fig.axes[0].collections[1].get_edgecolors()[0])]:
+        assert matplotlib.colors.to_hex(colour) == plots.group_colour(name)
+        assert matplotlib.colors.to_hex(by_name[name]) == plots.group_colour(name)
+    heat = plots.plot_similarity_heatmap(np.eye(3), groups)
+    assert {t.get_text(): matplotlib.colors.to_hex(t.get_color()) for t in heat.axes[0].get_yticklabels()} == {
+        "bunny (1)": plots.group_colour("bunny"), "shapes (2)": plots.group_colour("shapes")}
 
 
 def test_embedding_size_figure_plots_the_rows():
@@ -180,15 +206,19 @@ def _rows(eps, f1, wrong):
              "wrong_deletions": w} for e, f, w in zip(eps, f1, wrong)]
 
 
-def test_epsilon_sweep_marks_choice_and_wrong_deletions():
-    rows = _rows([0.1, 0.2, 0.3, 0.4], [0.5, 0.96, 0.97, 0.8], [0, 0, 0, 2])
-    fig = plots.plot_epsilon_sweep(rows, chosen=0.3)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[:3] == ["precision", "recall", "F1"] and "a wrong deletion is proposed" in labels
-    assert any("chosen epsilon 0.300" in t.get_text() and "F1 0.970" in t.get_text() for t in ax.texts)
-    spans = [p for p in ax.patches if p.get_alpha() == pytest.approx(0.12)]
-    assert len(spans) == 1
+def test_epsilon_sweep_side_by_side_with_wrong_deletions():
+    alone = _rows([0.1, 0.2, 0.3, 0.4], [0.5, 0.96, 0.97, 0.8], [0, 0, 1, 3])
+    framed = _rows([0.1, 0.2, 0.3, 0.4], [0.6, 1.0, 1.0, 1.0], [0, 0, 0, 0])
+    fig = plots.plot_epsilon_sweep({"embeddings alone": alone, "with frames": framed}, epsilon=0.25)
+    ax_a, ax_f, ax_wa, ax_wf = fig.axes
+    assert ax_a.get_title() == "embeddings alone" and ax_f.get_title() == "with frames"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["precision", "recall", "F1"]
+    assert [t.get_text() for t in ax_wf.texts] == ["no wrong deletion at any epsilon"] and not ax_wa.texts
+    assert [p.get_height() for p in ax_wa.patches] == [0, 0, 1, 3]
+    assert [p.get_height() for p in ax_wf.patches] == [0, 0, 0, 0]
+    assert list(ax_f.get_lines()[2].get_ydata()) == [0.6, 1.0, 1.0, 1.0]
+    assert any("default 0.25" in t.get_text() for t in ax_a.texts)
+    assert ax_wa.get_ylim() == ax_wf.get_ylim()  # one scale for both columns
 
 
 def test_groups_on_umap_colours_groups_and_draws_neighbour_pairs():
@@ -198,10 +228,21 @@ def test_groups_on_umap_colours_groups_and_draws_neighbour_pairs():
     fig = plots.plot_groups_on_umap(coords, dups, truth_groups=["a", "a", "b", "b", "c"])
     ax = fig.axes[0]
     assert len(ax.get_lines()) == 2  # one line per neighbour pair
-    colours = ax.collections[0].get_facecolors()
+    grouped, alone = ax.collections
+    assert len(grouped.get_offsets()) == 4 and np.allclose(alone.get_offsets(), coords[4:])
+    colours = grouped.get_facecolors()  # filled in the true group's colour
     assert np.allclose(colours[0], colours[1]) and not np.allclose(colours[0], colours[2])
-    assert matplotlib.colors.to_hex(colours[4]) == plots.SINGLETON_COLOUR
+    assert matplotlib.colors.to_hex(colours[0]) == plots.group_colour("a")
     assert {t.get_text() for t in ax.texts} == {"a", "b", "c"}
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "in a group (4)" in labels and "left alone (1)" in labels and "pair of two videos (0)" in labels
+    assert len(ax.patches) == 2  # an outline per group found
+    # a pair joining two different true groups is drawn in red, and so is its group's outline
+    fig = plots.plot_groups_on_umap(coords, dups, truth_groups=["a", "x", "b", "b", "c"])
+    ax = fig.axes[0]
+    assert sum(matplotlib.colors.to_hex(line.get_color()) == "#d73027" for line in ax.get_lines()) == 1
+    assert [matplotlib.colors.to_hex(p.get_edgecolor()) for p in ax.patches] == ["#d73027", "#555555"]
+    assert "group of two videos (1)" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_chain_solid_within_epsilon_dashed_beyond():
@@ -244,8 +285,14 @@ def test_plan_table_thumbnails_and_figure(tmp_path, make_video):
     assert set(thumbs) == {"keep.mp4", "copy.mp4", "other.mp4"} and thumbs["copy.mp4"].shape[0] == 40
     fig = plots.plot_plan(plan, thumbs)
     labels = [ax.get_xlabel() for ax in fig.axes]
-    assert labels[0].startswith("KEEP") and labels[1].startswith("REMOVE 0.97") and labels[2].startswith("REVIEW")
+    assert labels == ["KEEP", "0.97", "review"]
     assert any("Group 1: keep keep.mp4" in t.get_text() for t in fig.texts)
+    # another state: the person kept copy.mp4 and moved keep.mp4 to the trash
+    fig = plots.plot_plan(plan, thumbs, states={"copy.mp4": "keep", "keep.mp4": "in trash",
+                                                "other.mp4": "leave"})
+    assert [ax.get_xlabel() for ax in fig.axes] == ["KEEP", "trash", "leave"]
+    assert "Group 1: keep copy.mp4" in [t.get_text() for t in fig.texts]
+    assert "chosen by hand" in [t.get_text() for t in fig.texts]
 
 
 def test_figure_png_and_displayable():
@@ -254,7 +301,10 @@ def test_figure_png_and_displayable():
     png = plots.figure_png(fig)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and not plt.fignum_exists(fig.number)
     assert displayable("café ß – x.mp4") == "café ß – x.mp4"
-    assert displayable("日本.mp4") == "??.mp4"  # DejaVu Sans has no CJK
+    if len(plots.common._installed_fonts()) == 1:  # no CJK font installed: exact escapes
+        assert displayable("日本.mp4") == "\\u65e5\\u672c.mp4"
+    else:
+        assert displayable("日本.mp4") == "日本.mp4"
 
 
 def test_calibration_plot_shows_both_distributions_and_both_epsilons():
@@ -283,13 +333,73 @@ def test_aligned_strip_of_a_verified_pair(tmp_path):
     ev = TrackCache(tmp_path).verify("a.mp4", "trim.mp4", 4.0, 2.0).to_dict()
     assert ev["verified"] and ev["offset_seconds"] == pytest.approx(-1.5, abs=0.3), ev
     fig = plots.plot_aligned_strip(tmp_path, "a.mp4", "trim.mp4", ev)
-    k = len(ev["aligned"])
-    assert len(fig.axes) == 2 * k
-    top, bottom = fig.axes[:k], fig.axes[k:]
-    for (ta, tb, _), ax_a, ax_b in zip(ev["aligned"], top, bottom):
-        assert ax_a.get_xlabel() == f"{ta:.2f} s"
-        assert ax_b.get_xlabel().startswith(f"{tb:.2f} s\nNCC")
+    k = min(5, len(ev["aligned"]))
+    assert len(fig.axes) == 10
+    top, bottom = fig.axes[:k], fig.axes[5:5 + k]
+    assert (ev["aligned"][0][0], ev["aligned"][-1][0]) == tuple(
+        float(ax.get_xlabel()[:-2]) for ax in (top[0], top[-1]))  # spread over the alignment
+    for ax_a, ax_b in zip(top, bottom):
+        ta, tb = float(ax_a.get_xlabel()[:-2]), float(ax_b.get_xlabel().split(" s,")[0])
+        assert tb == pytest.approx(ta + ev["offset_seconds"], abs=0.3)  # b at a's time + offset
+        assert ", NCC " in ax_b.get_xlabel()
+    assert [s._suptitle.get_text() for s in fig.subfigs] == ["kept: a.mp4", "copy: trim.mp4"]
     fig.savefig(tmp_path / "strip.png", dpi=60)
     assert (tmp_path / "strip.png").stat().st_size > 5_000
     with pytest.raises(ValueError, match="no aligned frames to show"):
         plots.plot_aligned_strip(tmp_path, "a.mp4", "trim.mp4", {"aligned": []})
+
+
+
+# --------------------------------------------------------------------------
+# Readable on a projector: every figure of the notebooks
+# --------------------------------------------------------------------------
+
+def _every_figure(tmp_path, make_video) -> dict:
+    """One of each figure the notebooks draw, from small real inputs."""
+    from conftest import make_clip, scene, write_video
+    from vdedup_lib.verify import TrackCache
+
+    a = sample_frames(make_video(tmp_path / "a long name of a video file.mp4", 0, n=30), root=tmp_path)
+    ds = VideosDataset(tmp_path, seconds_between_frames=0.5)
+    batch = collate_videos([ds[i] for i in range(len(ds))])
+    emb = fake_embeddings([[1, 0, 0], [1, 0.1, 0], [0, 1, 0], [0.1, 1, 0.2], [0, 0, 1]])
+    groups = ["astronaut_pan", "astronaut_pan", "bikes_late", "bikes_late", "shapes_b"]
+    dups = find_duplicates(emb.embeddings, epsilon=0.05)
+    rows = _rows([0.1, 0.2, 0.3], [0.5, 0.96, 0.97], [0, 1, 3])
+    make_clip(tmp_path / "v" / "a.mp4", 1, n=40)
+    write_video(tmp_path / "v" / "trim.mp4", [scene(1, t) for t in range(15, 35)])
+    ev = TrackCache(tmp_path / "v").verify("a.mp4", "trim.mp4", 4.0, 2.0).to_dict()
+    plan = _plan(tmp_path / "p", make_video)
+    coords = np.random.default_rng(0).normal(size=(5, 2))
+    return {
+        "frame strips": plots.plot_frame_strips([a, a, a]),
+        "sampling settings": plots.plot_sampling_settings([("every 1 s", a), ("every 0.25 s, cap 8", a)]),
+        "frames vs duration": plots.plot_frames_vs_duration([dict(max_frames=32)], durations=[3.0]),
+        "batch": plots.plot_batch(batch),
+        "top-5": plots.plot_top5(np.zeros((32, 32, 3), np.uint8), [("missile", 0.5), ("projectile", 0.2)]),
+        "frame similarity": plots.plot_frame_similarity(emb, [("v0.mp4", "v1.mp4"), ("v0.mp4", "v2.mp4")]),
+        "heatmap": plots.plot_similarity_heatmap(emb.embeddings @ emb.embeddings.T, groups),
+        "umap": plots.plot_umap(coords, groups),
+        "embedding size": plots.plot_embedding_size(
+            [{"embedding_size": k, "energy_kept": 0.9, "epsilon": 0.2, "f1": 0.9} for k in (4, 32, 1280)]),
+        "sweep": plots.plot_epsilon_sweep({"embeddings alone": rows, "embeddings + frames": rows}, epsilon=0.25),
+        "groups on umap": plots.plot_groups_on_umap(coords, dups, truth_groups=groups),
+        "chain": plots.plot_chain(emb, "v0.mp4", "v1.mp4", "v2.mp4", epsilon=0.3),
+        "aligned strip": plots.plot_aligned_strip(tmp_path / "v", "a.mp4", "trim.mp4", ev),
+        "plan": plots.plot_plan(plan, plots.plan_thumbnails(plan), title="a title"),
+    }
+
+
+def test_every_figure_fits_a_cell_with_text_of_at_least_10_points(tmp_path, make_video):
+    """At the notebooks' resolution a figure is at most ~1000 px wide (a cell shows it
+    unshrunk) and no text is under 10 pt, so it reads on a projector."""
+    import io
+
+    from PIL import Image
+
+    figures = _every_figure(tmp_path, make_video)
+    for name, fig in figures.items():
+        assert plots.smallest_font_size(fig) >= plots.MIN_FONT_SIZE, name
+        png = plots.figure_png(fig)
+        width = Image.open(io.BytesIO(png)).size[0]
+        assert width <= plots.MAX_FIGURE_WIDTH_INCHES * plots.FIGURE_DPI + 40, (name, width)

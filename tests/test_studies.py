@@ -70,3 +70,21 @@ def test_bridge_chains_two_far_videos():
     assert find_duplicates(e, epsilon=0.3).groups == [[0, 1, 3]]
     pts = bridged.pts_seconds[3]
     assert len(pts) == 4 and np.all(np.diff(pts) > 0)  # A's first half, then B's second half
+
+
+def test_stored_tracks_keep_pair_results_on_disk(tmp_path, make_video):
+    """A second TrackCache over the same folder finds the first one's pair result on disk."""
+    from conftest import make_clip, scene, write_video
+
+    root = tmp_path / "v"
+    make_clip(root / "a.mp4", 1, n=40)
+    write_video(root / "trim.mp4", [scene(1, t) for t in range(15, 35)])
+    emb = fake_embeddings([[1, 0], [1, 0.1]], root=str(root))
+    config = Config(cache_dir=tmp_path / "cache")
+    first = studies.stored_tracks(emb, config)
+    ev = first.verify("a.mp4", "trim.mp4", 4.0, 2.0)
+    assert ev.verified and first.store.stats.written >= 1
+    second = studies.stored_tracks(emb, config)
+    assert second.verify("a.mp4", "trim.mp4", 4.0, 2.0).to_dict() == ev.to_dict()
+    assert second.store.stats.hits >= 1
+    assert studies.stored_tracks(emb, Config(use_cache=False)).store is None

@@ -1,4 +1,5 @@
-"""vdedup_lib.widgets, driven from code as the notebooks do: set the slider, click the buttons."""
+"""vdedup_lib.widgets, driven from code (the notebooks never do: the class clicks): set the
+slider, click the buttons, and check the static picture beside each widget follows."""
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from vdedup_lib.deletion import find_duplicates_to_remove  # noqa: E402
-from vdedup_lib.widgets import DeletionReview, EpsilonExplorer  # noqa: E402
+from vdedup_lib.widgets import DeletionReview, EpsilonExplorer, review_states, show, snapshot  # noqa: E402
 
 from conftest import fake_embeddings  # noqa: E402
 
@@ -34,16 +35,47 @@ def test_epsilon_slider_regroups_and_redraws():
     ex = EpsilonExplorer(emb, coords, truth=truth, epsilon=0.05, epsilon_range=(0.01, 1.0))
     assert [sorted(g) for g in ex.dups.groups] == [[0, 1], [2, 3]]
     assert ex.scores.f1 == 1.0 and "F1 1.000" in ex.summary.value and ex.redraws == 1
-    first_png = ex.image.value
+    first_png = ex.png
     assert first_png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(ex.children) == [ex.slider, ex.summary]  # the map is the static picture
+    snap = snapshot(ex)
+    assert snap.png == first_png and snapshot(ex) is snap
 
     ex.slider.value = 0.9  # everything within reach: one group
     assert ex.redraws == 2 and len(ex.dups.groups) == 1 and len(ex.dups.groups[0]) == 5
     assert ex.scores.precision < 1.0 and "1 groups (sizes 5)" in ex.summary.value
-    assert ex.image.value != first_png and "epsilon 0.90" in ex.summary.value
+    assert ex.png != first_png and "epsilon 0.90" in ex.summary.value
+    assert snap.png == ex.png and snap.redraws == 2  # the static picture follows the slider
 
     ex.slider.value = 0.01  # nothing grouped
     assert ex.dups.groups == [] and ex.scores.recall == 0.0 and ex.redraws == 3
+    assert snap.png == ex.png and snap.redraws == 3
+
+
+def test_show_displays_the_widget_and_a_png_beside_it(monkeypatch):
+    """``show`` puts out two outputs: the widget, then its picture as an ordinary PNG
+    output with a display id, which every change updates in place."""
+    import IPython.display
+
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj):
+            updates.append(obj)
+
+    def fake_display(obj, display_id=None, **kw):
+        shown.append((obj, display_id))
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    emb = fake_embeddings([[1, 0, 0], [1, 0.2, 0], [0, 1, 0]])
+    ex = EpsilonExplorer(emb, np.zeros((3, 2)), epsilon=0.05)
+    show(ex)
+    assert shown[0] == (ex, None)
+    image, display_id = shown[1]
+    assert display_id is True and image.format == "png" and image.data == ex.png
+    ex.slider.value = 0.9
+    assert len(updates) == 1 and updates[0].data == ex.png
 
 
 # --------------------------------------------------------------------------
@@ -76,6 +108,31 @@ def review(tmp_path, make_video):
     report = make_report(root, make_video)
     plan = find_duplicates_to_remove(report)
     return DeletionReview(plan, report=report), root
+
+
+def test_buttons_and_log_sit_above_the_groups(review):
+    w, _ = review
+    kinds = [type(c).__name__ for c in w.children]
+    assert w.children[1].children == (w.move_button, w.undo_button) and w.children[2] is w.confirm_box
+    assert w.children[4] is w.log_view and kinds[5:] == ["VBox"]  # then the one group
+
+
+def test_snapshot_shows_what_the_person_chose(review):
+    """The static picture beside the review follows the ticks and the buttons."""
+    w, root = review
+    snap = snapshot(w)
+    first = snap.png
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    assert review_states(w) == {"keep.mp4": "keep", "a/copy1.mp4": "remove", "a/copy2.mp4": "remove",
+                                "chained.mp4": "review"}
+    w.checkboxes["a/copy2.mp4"].value = False
+    assert review_states(w)["a/copy2.mp4"] == "leave" and snap.png != first
+    w.move_button.click()
+    w.confirm_button.click()
+    assert review_states(w)["a/copy1.mp4"] == "in trash"
+    redraws = snap.redraws
+    w.undo_button.click()  # many boxes change, the log once: the picture is redrawn
+    assert snap.redraws > redraws and review_states(w)["a/copy1.mp4"] == "remove"
 
 
 def test_checkboxes_prefilled_from_the_plan(review):

@@ -26,7 +26,7 @@ checks it):
 5. ``pipeline`` (``scan``, ``find_duplicates``, ``group_and_report``)
 6. ``evaluation`` (``evaluate_report``, epsilon sweeps, calibration)
 7. ``deletion`` (``find_duplicates_to_remove``, ``apply_plan``, ``undo``)
-8. faces: ``cli``, ``html_report``, ``plotting``, ``widgets``, ``engines`` (Ray)
+8. faces: ``cli``, ``html_report``, ``plots``, ``widgets``, ``exercises``, ``engines`` (Ray)
 """
 __version__ = "0.1.0"
 

@@ -7,7 +7,9 @@ Computations only, no figures (``vdedup_lib.plots`` draws them):
   does to the embedding and to the grouping, without encoding again;
 - ``closest_different_pair`` / ``add_bridge_video``: the pair of different
   videos most at risk of being chained, and a made-up compilation that
-  chains them.
+  chains them;
+- ``stored_tracks``: a frame-verification cache whose pair results are kept
+  on disk, as a scan's are, so a sweep run again is quick.
 
 UMAP (``umap-learn``, the notebooks extra) is imported only inside ``umap_2d``.
 """
@@ -141,3 +143,19 @@ def add_bridge_video(emb, path_a: str, path_b: str, *, name: str = "bridge/compi
                    embeddings=np.vstack([emb.embeddings, vec[None]]).astype(np.float32),
                    frame_features=list(emb.frame_features) + [feats],
                    pts_seconds=list(emb.pts_seconds) + [pts], informative=list(emb.informative) + [inf])
+
+
+def stored_tracks(emb, config=None):
+    """A ``verify.TrackCache`` of ``emb.root`` that keeps its pair results in the
+    on-disk cache (``cache.PairCache`` in ``config.cache_dir``), as a scan does
+    with ``config.use_cache``; pass it to ``evaluation.sweep_epsilon(tracks=...)``
+    so that a second sweep (or a notebook run again) compares no pair twice."""
+    from .cache import PairCache
+    from .config import Config
+    from .verify import TrackCache
+
+    config = config or Config()
+    tracks = TrackCache(emb.root)
+    if config.use_cache:
+        tracks.store = PairCache(tracks.store_fingerprint(), config.cache_dir)
+    return tracks

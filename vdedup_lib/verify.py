@@ -206,12 +206,18 @@ class TrackCache:
         under ``kind`` and ``what`` (the inputs besides the two files) so that a
         re-scan of unchanged files reads it back instead (e.g. the keep rule's
         frame measures, ``keep.rule.GroupJudge.stats``)."""
-        skey, hit = self._stored(kind, rel_a, rel_b, hashlib.sha256(what.encode()).hexdigest())
+        digest = hashlib.sha256(what.encode()).hexdigest()
+        memo = self.__dict__.setdefault("_remembered", {})  # also without a store: a sweep's
+        if (kind, rel_a, rel_b, digest) in memo:               # reports share the measures
+            return memo[(kind, rel_a, rel_b, digest)]
+        skey, hit = self._stored(kind, rel_a, rel_b, digest)
         if hit is not None and "value" in hit:
-            return hit["value"]
-        value = compute()
-        if skey is not None:
-            self.store.put(skey, {"value": value})
+            value = hit["value"]
+        else:
+            value = compute()
+            if skey is not None:
+                self.store.put(skey, {"value": value})
+        memo[(kind, rel_a, rel_b, digest)] = value
         return value
 
     def match_masks(self, rel_a, rel_b, duration_a=None, duration_b=None) -> Optional[tuple]:

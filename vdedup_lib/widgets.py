@@ -7,18 +7,22 @@
   checked files with ``deletion.apply_plan`` (manifest written); "Undo" puts
   them back with ``deletion.undo``.  Every step is written to a log.
 
-Both are ``ipywidgets.VBox`` subclasses: ``display(w)`` shows them, and they
-can be driven from code (``w.slider.value = 0.2``, ``w.move_button.click()``),
-which is how the notebooks check themselves headless.  ipywidgets and
+Both are ``ipywidgets.VBox`` subclasses.  The widgets belong to the class: a
+notebook shows one with ``show(widget)``, which displays it together with a
+``Snapshot``, a static PNG picture of its current state as an ordinary output
+(redrawn in place after every change), so that a saved notebook shows the
+state on GitHub, in VS Code or in a PDF, where widgets do not render.  Tests
+drive the widgets from code (``w.slider.value = 0.2``,
+``w.move_button.click()``); notebook cells never do.  ipywidgets and
 matplotlib are optional extras (``pip install -e .[notebooks]``); nothing else
-in ``vdedup_lib`` imports this module.
+in ``vdedup_lib`` imports this module but ``exercises``.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import html
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import ipywidgets as w
 import numpy as np
@@ -27,8 +31,8 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .config import DEFAULT_EPSILON
 from .plots.clustering import plot_groups_on_umap
-from .plots.common import ROLE_COLOURS, figure_png
-from .plots.deletion import plan_thumbnails
+from .plots.common import FIGURE_DPI, ROLE_COLOURS, figure_png
+from .plots.deletion import plan_thumbnails, plot_plan
 from .thumbnails import jpeg_bytes
 
 
@@ -49,20 +53,21 @@ def _jpeg(img: Optional[np.ndarray], height: int) -> bytes:
 # --------------------------------------------------------------------------
 
 class EpsilonExplorer(w.VBox):
-    """Slider over ``epsilon``; each value regroups ``emb`` with DBSCAN and redraws
-    the groups on the UMAP ``coords`` (``studies.umap_2d``).
+    """Slider over ``epsilon``; each value regroups ``emb`` with DBSCAN (embeddings
+    alone) and redraws the groups on the UMAP ``coords`` (``studies.umap_2d``).
 
-    After every change ``dups`` holds the ``DuplicateGroups`` and (with
-    ``truth``) ``scores`` the pairwise ``PairScores`` of the groups
-    (``evaluation.score_groups``: the same precision, recall and F1 as the
-    sweep); ``image.value`` is the PNG shown and ``summary.value`` the text
-    above it.  Only the grouping is redone (fast); the report's frame
-    verification is not.
+    The widget holds the slider and a line of text; the map is its snapshot
+    (``show(explorer)`` displays both).  After every change ``dups`` holds the
+    ``DuplicateGroups``, (with ``truth``) ``scores`` the pairwise
+    ``PairScores`` of the groups (``evaluation.score_groups``: the same
+    precision, recall and F1 as the sweep), ``png`` the map (its title repeats
+    the scores) and ``summary.value`` the text.  Only the grouping is redone
+    (fast); the report's frame verification is not.
     """
 
     def __init__(self, emb, coords: np.ndarray, *, truth: Optional[dict] = None,
                  epsilon: float = DEFAULT_EPSILON, min_samples: int = 1,
-                 epsilon_range: tuple = (0.01, 0.5), step: float = 0.01, dpi: int = 80):
+                 epsilon_range: tuple = (0.01, 0.6), step: float = 0.01, dpi: int = FIGURE_DPI):
         self.emb, self.coords, self.truth = emb, np.asarray(coords), truth
         self.min_samples, self.dpi = min_samples, dpi
         self.truth_groups = [truth.get(p, "?") for p in emb.paths] if truth else None
@@ -70,12 +75,21 @@ class EpsilonExplorer(w.VBox):
                                     step=step, description="epsilon", readout_format=".2f",
                                     continuous_update=False, layout=w.Layout(width="520px"))
         self.summary = w.HTML()
-        self.image = w.Image(format="png", layout=w.Layout(max_width="900px"))
+        self.png = b""
         self.dups = self.scores = None
         self.redraws = 0
-        super().__init__([self.slider, self.summary, self.image])
+        self._listeners: list = []
+        super().__init__([self.slider, self.summary])
         self.slider.observe(lambda change: self.redraw(), names="value")
         self.redraw()
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every redraw (``Snapshot`` uses it)."""
+        self._listeners.append(callback)
+
+    def snapshot_png(self) -> bytes:
+        """PNG of the map at the current epsilon (the static picture)."""
+        return self.png
 
     def redraw(self) -> None:
         """Regroup at the slider's epsilon and redraw (called on every change)."""
@@ -87,6 +101,7 @@ class EpsilonExplorer(w.VBox):
         text = (f"<b>epsilon {eps:.2f}</b>: {len(self.dups.groups)} groups "
                 f"(sizes {', '.join(map(str, sizes)) or '-'}), "
                 f"{len(self.emb.paths) - sum(sizes)} videos alone")
+        title = f"epsilon {eps:.2f}: {len(self.dups.groups)} groups (embeddings alone)"
         if self.truth is not None:
             from .evaluation import score_groups
 
@@ -94,10 +109,13 @@ class EpsilonExplorer(w.VBox):
             self.scores = s = score_groups([[paths[i] for i in g] for g in self.dups.groups], self.truth)
             text += (f"<br>grouping against truth.csv: precision {s.precision:.3f}, "
                      f"recall {s.recall:.3f}, <b>F1 {s.f1:.3f}</b>")
+            title += f"\nprecision {s.precision:.2f}, recall {s.recall:.2f}, F1 {s.f1:.2f}"
         self.summary.value = text
-        fig = plot_groups_on_umap(self.coords, self.dups, truth_groups=self.truth_groups)
-        self.image.value = figure_png(fig, dpi=self.dpi)
+        fig = plot_groups_on_umap(self.coords, self.dups, truth_groups=self.truth_groups, title=title)
+        self.png = figure_png(fig, dpi=self.dpi)
         self.redraws += 1
+        for callback in self._listeners:
+            callback()
 
 
 # --------------------------------------------------------------------------
@@ -152,6 +170,7 @@ class DeletionReview(w.VBox):
                 self.sims[r.path] = r.similarity_to_keep
         if thumbs is None:
             thumbs = plan_thumbnails(plan, height=thumb_height)
+        self.thumbs = thumbs
         # One Layout/style object shared by all cards of a kind: a saved
         # notebook stores every widget model, so this keeps it small.
         colours = {**ROLE_COLOURS, "stay": STAY_COLOUR}
@@ -198,13 +217,14 @@ class DeletionReview(w.VBox):
         self.confirm_box = w.HBox([self.confirm_text, self.confirm_button, self.cancel_button],
                                   layout=w.Layout(display="none", align_items="center"))
         self.log_view = w.HTML(layout=w.Layout(border="1px solid #ccc", padding="4px",
-                                          max_height="260px", overflow="auto"))
+                                          max_height="160px", overflow="auto"))
         self.move_button.on_click(self._on_move)
         self.confirm_button.on_click(self._on_confirm)
         self.cancel_button.on_click(self._on_cancel)
         self.undo_button.on_click(self._on_undo)
-        rows += [w.HBox([self.move_button, self.undo_button]), self.confirm_box,
-                 w.HTML("<b>Log</b> (newest first)"), self.log_view]
+        # the buttons and the log on top, above the groups
+        rows[1:1] = [w.HBox([self.move_button, self.undo_button]), self.confirm_box,
+                     w.HTML("<b>Log</b> (newest first)"), self.log_view]
         super().__init__(rows)
         for g in plan.groups:
             self._refresh(g)
@@ -385,3 +405,113 @@ class DeletionReview(w.VBox):
         self._write_log("Undo " + Path(last.manifest_path).parent.name + ":\n" + res.format())
         self.undo_button.disabled = not any(r.manifest_path for r in self.results)
         self._lock(False)
+
+
+# --------------------------------------------------------------------------
+# Static pictures: what a saved notebook shows where widgets do not render
+# --------------------------------------------------------------------------
+
+def review_states(review: DeletionReview) -> dict:
+    """``{path: state}`` of every file of ``review``'s plan as the person left it:
+    keep, remove (ticked), review, leave (an unticked removal) or in trash."""
+    states = {}
+    for g in review.plan.groups:
+        for p in g.members():
+            role = review.roles.get(p, "review")
+            states[p] = ("in trash" if p in review.moved else "leave" if role == "stay" else role)
+    return states
+
+
+def review_snapshot_png(review: DeletionReview, *, dpi: int = FIGURE_DPI) -> bytes:
+    """PNG of ``review``'s current state: the plan's thumbnails framed by state
+    (``plots.plot_plan``), under a line that says what is ticked and moved and
+    the log's newest entry."""
+    states = review_states(review)
+    ticked = sum(s == "remove" for s in states.values())
+    moved = sum(s == "in trash" for s in states.values())
+    last = review.log_lines[-1].split("  ", 1)[-1].strip() if review.log_lines else ""
+    title = (f"Review widget: {ticked} file(s) ticked for removal, {moved} in the trash\n"
+             f"last step: {last[:90]}")
+    return figure_png(plot_plan(review.plan, review.thumbs, states=states, title=title), dpi=dpi)
+
+
+class Snapshot:
+    """A static PNG picture of a widget's current state, shown as an ordinary
+    output beside the widget (``display()``) and redrawn in place after every
+    change (``changed()``): inside a kernel the redraw waits until the click's
+    handler has finished, so a click that changes many boxes redraws once."""
+
+    def __init__(self, render: Callable[[], bytes]):
+        self.render = render
+        self.png = render()
+        self.redraws = 1
+        self._handle = None
+        self._pending = False
+
+    def image(self):
+        """The picture as an ``IPython.display.Image``."""
+        from IPython.display import Image
+
+        return Image(data=self.png, format="png")
+
+    def display(self) -> None:
+        """Show the picture as an output that ``refresh`` updates in place."""
+        from IPython.display import display
+
+        self._handle = display(self.image(), display_id=True)
+
+    def changed(self, *_) -> None:
+        """The widget changed: redraw now, or (in a kernel) once the current message is handled."""
+        loop = _kernel_loop()
+        if loop is None:
+            self.refresh()
+        elif not self._pending:
+            self._pending = True
+            loop.add_callback(self.refresh)
+
+    def refresh(self) -> None:
+        """Render the picture again and update the output shown."""
+        self._pending = False
+        self.png = self.render()
+        self.redraws += 1
+        if self._handle is not None:
+            self._handle.update(self.image())
+
+
+def _kernel_loop():
+    """The running IPython kernel's event loop, or ``None`` outside a kernel (tests, scripts)."""
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return None
+    return getattr(kernel, "io_loop", None)
+
+
+def snapshot(widget) -> Snapshot:
+    """The ``Snapshot`` of ``widget`` (an ``EpsilonExplorer`` or a ``DeletionReview``),
+    made once and kept on the widget, wired to redraw on every change."""
+    snap = getattr(widget, "_snapshot", None)
+    if snap is not None:
+        return snap
+    if isinstance(widget, EpsilonExplorer):
+        snap = Snapshot(widget.snapshot_png)
+        widget.on_change(snap.changed)
+    elif isinstance(widget, DeletionReview):
+        snap = Snapshot(lambda: review_snapshot_png(widget))
+        for box in list(widget.checkboxes.values()) + list(widget.keep_pickers.values()):
+            box.observe(snap.changed, names="value")
+        widget.log_view.observe(snap.changed, names="value")  # every button writes to the log
+    else:
+        raise TypeError(f"no snapshot for {type(widget).__name__}")
+    widget._snapshot = snap
+    return snap
+
+
+def show(widget) -> None:
+    """Display ``widget`` with its static picture (``snapshot``) right below it."""
+    from IPython.display import display
+
+    display(widget)
+    snapshot(widget).display()

@@ -13,7 +13,7 @@ from matplotlib.patches import Patch
 
 from ..io_utils import format_bytes
 from ..thumbnails import channels_last
-from .common import Table, short_path
+from .common import MAX_FIGURE_WIDTH_INCHES, MIN_FONT_SIZE, Table, short_path
 
 
 # --------------------------------------------------------------------------
@@ -76,38 +76,46 @@ def error_table(infos: Sequence, *, skipped: Sequence = (), root=None) -> Table:
 # Frame sampling
 # --------------------------------------------------------------------------
 
-def plot_frame_strips(samples: Sequence, *, max_frames: int = 8, title: str = "") -> Figure:
-    """One row per video: the frames sampling picked, with their times.
+def plot_frame_strips(samples: Sequence, *, max_frames: int = 6, title: str = "") -> Figure:
+    """One row per video: the frames sampling picked (at most ``max_frames``, spread
+    over the video), with their times.
 
     ``samples`` are ``SampledFrames`` (``dataset.sample_frames``).  Frames are
-    what the CNN will see: borders cropped, squashed to a square.
+    what the CNN will see: borders cropped, squashed to a square.  Each row is a
+    subfigure titled with the file, its size and the number of frames; a frame
+    that is not informative (nearly uniform, left out of the mean) has a red frame.
     """
     n = len(samples)
     cols = max(1, min(max_frames, max(int(s.frames.shape[0]) for s in samples)))
-    fig, axes = plt.subplots(n, cols, figsize=(1.35 * cols + 2.6, 1.5 * n + 0.6), squeeze=False)
-    for r, s in enumerate(samples):
+    fig = plt.figure(figsize=(MAX_FIGURE_WIDTH_INCHES - 0.4, 1.95 * n + 0.5), layout="constrained")
+    rows = fig.subfigures(n, 1, squeeze=False)[:, 0]
+    for sub, s in zip(rows, samples):
         frames = channels_last(s.frames)
         t = s.pts_seconds.tolist()
         info = s.info
-        for c in range(cols):
-            ax = axes[r, c]
+        axes = sub.subplots(1, cols, squeeze=False)[0]
+        picked = (np.round(np.linspace(0, len(frames) - 1, cols)).astype(int).tolist()
+                  if len(frames) > cols else list(range(len(frames))))
+        for c, ax in enumerate(axes):
             ax.set_xticks([])
             ax.set_yticks([])
+            if c >= len(picked):
+                ax.axis("off")
+                continue
+            k = picked[c]
+            ax.imshow(frames[k])
+            ax.set_xlabel(f"{t[k]:.2f} s", fontsize=MIN_FONT_SIZE, labelpad=2)
+            low = not bool(s.informative[k])
             for sp in ax.spines.values():
-                sp.set_visible(False)
-            if c < len(frames):
-                ax.imshow(frames[c])
-                ax.set_xlabel(f"{t[c]:.2f} s", fontsize=8, labelpad=2)
-                if not bool(s.informative[c]):
-                    ax.set_title("low-info", fontsize=7, color="#b03030", pad=2)
-        rot = f", rot {info.rotation}\u00b0" if info.rotation else ""
-        crop = s.crop_fractions
-        cropped = ", borders cropped" if any(x > 0 for x in crop) else ""
-        axes[r, 0].set_ylabel(f"{short_path(info.relpath, 38)}\n{info.width}x{info.height}{rot}\n"
-                              f"{len(frames)} frames{cropped}", fontsize=8, rotation=0,
-                              ha="right", va="center", labelpad=8)
-    fig.suptitle(title or "What sampling picks (frames as the CNN sees them)", fontsize=11)
-    fig.tight_layout()
+                sp.set_visible(low)
+                sp.set_edgecolor("#d73027")
+                sp.set_linewidth(3)
+        rot = f", rotation {info.rotation}\u00b0" if info.rotation else ""
+        cropped = ", borders cropped" if any(x > 0 for x in s.crop_fractions) else ""
+        shown = f" ({cols} shown)" if len(frames) > cols else ""
+        sub.suptitle(f"{short_path(info.relpath, 44)}: {info.width}x{info.height}{rot}, "
+                     f"{len(frames)} frames{shown}{cropped}", x=0.01, ha="left", fontsize=11)
+    fig.suptitle(title or "What sampling picks (frames as the CNN sees them)", fontsize=12)
     return fig
 
 
@@ -119,7 +127,7 @@ def plot_sampling_settings(samples: Sequence[tuple], *, resize: int = 160) -> Fi
     the sampled frames (uint8 ``[T, 3, resize, resize]``).  For the effect of
     the cap on long videos see ``plot_frames_vs_duration``.
     """
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(12, 0.55 * len(samples) + 1.8),
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(MAX_FIGURE_WIDTH_INCHES - 0.2, 0.6 * len(samples) + 1.9),
                                      gridspec_kw={"width_ratios": [2.2, 1]}, sharey=True)
     ys = np.arange(len(samples))[::-1]
     dur = 0.0
@@ -127,21 +135,21 @@ def plot_sampling_settings(samples: Sequence[tuple], *, resize: int = 160) -> Fi
         t = s.pts_seconds.numpy()
         dur = max(dur, s.info.duration_seconds or 0.0)
         ax_t.scatter(t, np.full_like(t, y), s=260, marker="|", linewidths=2.5, color="#2c7bb6")
-        ax_t.text(dur * 1.015 if dur else 0, y, f"{len(t)} frames", va="center", fontsize=8)
+        ax_t.text(dur * 1.015 if dur else 0, y, f"{len(t)} frames", va="center", fontsize=MIN_FONT_SIZE)
         nbytes = int(s.frames.numel() * s.frames.element_size())
         ax_m.barh(y, nbytes / 1e6, color="#2c7bb6", height=0.6)
-        ax_m.text(nbytes / 1e6, y, f" {format_bytes(nbytes)}", va="center", fontsize=8)
+        ax_m.text(nbytes / 1e6, y, f" {format_bytes(nbytes)}", va="center", fontsize=MIN_FONT_SIZE)
     ax_t.set_yticks(ys)
-    ax_t.set_yticklabels([lab for lab, _ in samples], fontsize=9)
-    ax_t.set_xlim(0, dur * 1.13 if dur else 1)
+    ax_t.set_yticklabels([lab for lab, _ in samples], fontsize=MIN_FONT_SIZE)
+    ax_t.set_xlim(0, dur * 1.2 if dur else 1)
     ax_t.set_xlabel("time in the video (s)")
     name = samples[0][1].info.relpath if samples else ""
-    ax_t.set_title(f"Sample times in {name} ({dur:.2f} s)", fontsize=10)
+    ax_t.set_title(f"Sample times in {name} ({dur:.2f} s)", fontsize=11)
     ax_t.grid(axis="x", alpha=0.3)
-    ax_m.set_xlabel("memory of the sampled frames (MB, uint8)")
-    ax_m.set_title(f"Memory: frames x 3 x {resize} x {resize} bytes", fontsize=10)
+    ax_m.set_xlabel("memory of the frames (MB, uint8)")
+    ax_m.set_title(f"frames x 3 x {resize} x {resize} bytes", fontsize=11)
     xmax = max((s.frames.numel() for _, s in samples), default=1) / 1e6
-    ax_m.set_xlim(0, xmax * 1.45 if xmax else 1)
+    ax_m.set_xlim(0, xmax * 1.75 if xmax else 1)
     ax_m.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -157,7 +165,7 @@ def plot_frames_vs_duration(settings: Sequence[dict], *, durations: Sequence[flo
     """
     from ..dataset import frames_for_duration
 
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = plt.subplots(figsize=(MAX_FIGURE_WIDTH_INCHES - 0.6, 4.4))
     x = np.linspace(0.25, max_duration, 600)
     top = 1
     styles = ["-", "--", "-.", ":"]
@@ -181,13 +189,13 @@ def plot_frames_vs_duration(settings: Sequence[dict], *, durations: Sequence[flo
     sec = ax.secondary_yaxis("right", functions=(lambda f: f * per_frame / 1e6,
                                                  lambda m: m * 1e6 / per_frame))
     sec.set_ylabel(f"memory per video (MB at {resize}x{resize})")
-    ax.legend(loc="lower right", fontsize=9, framealpha=0.95)
-    ax.set_title("The cap bounds memory: long videos get wider spacing, not more frames", fontsize=11)
+    ax.legend(loc="lower right", fontsize=MIN_FONT_SIZE, framealpha=0.95)
+    ax.set_title("The cap bounds memory: long videos get wider spacing, not more frames", fontsize=12)
     fig.tight_layout()
     return fig
 
 
-def plot_batch(batch: dict, *, per_row: int = 12) -> Figure:
+def plot_batch(batch: dict, *, per_row: int = 10) -> Figure:
     """One ``DataLoader`` batch made by ``collate_videos``: the flat frame tensor,
     coloured by the video each frame came from (``batch['lengths']``)."""
     frames = channels_last(batch["frames"]) if len(batch["frames"]) else np.zeros((0, 1, 1, 3), np.uint8)
@@ -196,7 +204,10 @@ def plot_batch(batch: dict, *, per_row: int = 12) -> Figure:
     n = len(frames)
     rows = max(1, math.ceil(n / per_row))
     palette = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(rows, per_row, figsize=(1.05 * per_row, 1.15 * rows + 1.6), squeeze=False)
+    side = (MAX_FIGURE_WIDTH_INCHES - 0.6) / per_row
+    height = rows * (side + 0.25) + 0.28 * len(lengths) + 0.6  # frames, legend, title
+    fig, axes = plt.subplots(rows, per_row, figsize=(side * per_row, height), squeeze=False,
+                             layout="constrained")
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -204,7 +215,7 @@ def plot_batch(batch: dict, *, per_row: int = 12) -> Figure:
             ax.axis("off")
             continue
         ax.imshow(frames[k])
-        ax.set_xlabel(str(k), fontsize=7, labelpad=1)
+        ax.set_xlabel(str(k), fontsize=MIN_FONT_SIZE, labelpad=1)
         for sp in ax.spines.values():
             sp.set_edgecolor(palette(owner[k] % 10))
             sp.set_linewidth(3)
@@ -212,8 +223,7 @@ def plot_batch(batch: dict, *, per_row: int = 12) -> Figure:
                      label=f"video {i}: {short_path(Path(p).name, 34)}  ({lengths[i]} frames"
                            + (f"; {batch['infos'][i]['status']})" if lengths[i] == 0 else ")"))
                for i, p in enumerate(batch["paths"])]
-    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=MIN_FONT_SIZE, frameon=False)
     shape = ", ".join(str(d) for d in tuple(batch["frames"].shape))
-    fig.suptitle(f"batch['frames']: [{shape}] uint8, lengths={lengths}", fontsize=11)
-    fig.tight_layout(rect=(0, 0.05 + 0.03 * math.ceil(len(lengths) / 2), 1, 0.97))
+    fig.suptitle(f"batch['frames']: [{shape}] uint8, lengths={lengths}", fontsize=12)
     return fig

@@ -2,7 +2,6 @@
 keep/remove plan as a table and as thumbnails, and a report group's roles."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import matplotlib.pyplot as plt
@@ -10,12 +9,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..thumbnails import thumbnail_map
-from .common import ROLE_COLOURS, Table, displayable
+from .common import MAX_FIGURE_WIDTH_INCHES, MIN_FONT_SIZE, ROLE_COLOURS, Table, displayable
 
-#: What each role's colour means, in the plan figure's legend.
-_ROLE_LEGEND = {"keep": "kept (best copy)",
-                "remove": "proposed for removal (number: similarity to kept)",
-                "review": "review only (never removed automatically)"}
 
 
 def group_roles_table(report: dict, group_index: int, *, truth: Optional[dict] = None) -> Table:
@@ -54,63 +49,91 @@ def plan_thumbnails(plan, *, height: int = 90) -> dict:
                          height=height)
 
 
-def _plan_lines(plan, max_per_row: int) -> list:
-    """``[(group, [(path, role)], first line of the group?)]``: the figure's rows of thumbnails."""
-    lines = []
+#: Colour of each state a file of the plan can be in (the roles, and the
+#: widget's: a removal a person unticked stays in place; a moved file is in the trash).
+STATE_COLOURS = {**ROLE_COLOURS, "leave": "#8c959f", "in trash": "#67000d"}
+#: The label under a thumbnail, per state (``{sim}``: similarity to the kept file).
+_STATE_LABELS = {"keep": "KEEP", "remove": "{sim}", "review": "review", "leave": "leave",
+                 "in trash": "trash"}
+
+
+def plan_states(plan) -> dict:
+    """``{path: state}`` of the plan as proposed: keep, remove or review."""
+    states = {}
     for g in plan.groups:
-        members = [(g.keep, "keep")] + [(r.path, "remove") for r in g.remove] + \
-                  [(p, "review") for p in g.review]
-        for k in range(0, len(members), max_per_row):
-            lines.append((g, members[k:k + max_per_row], k == 0))
-    return lines
+        states[g.keep] = "keep"
+        states.update({r.path: "remove" for r in g.remove})
+        states.update({p: "review" for p in g.review})
+    return states
 
 
-def plot_plan(plan, thumbs: dict, *, max_per_row: int = 10, thumb_width: float = 1.25) -> Figure:
-    """The plan as thumbnails: per group the kept file (green), the files to
-    remove (red, with their similarity to the kept file) and those left for
-    review (orange), and the rule that decided which file is kept."""
-    lines = _plan_lines(plan, max_per_row)
-    cols = max([len(m) for _, m, _ in lines] + [1])
-    thumb_h = thumb_width * 0.62
-    label_h, title_h, gap, legend_h = 0.36, 0.30, 0.10, 0.45
-    heights = [(title_h if first else 0.0) + thumb_h + label_h + gap for _, _, first in lines]
-    width = cols * (thumb_width + 0.08) + 0.3
-    height = sum(heights) + legend_h
-    fig = plt.figure(figsize=(width, height))
+def plot_plan(plan, thumbs: dict, *, states: Optional[dict] = None, per_row: int = 11,
+              title: str = "") -> Figure:
+    """The plan as thumbnails, one block per group: the file kept, why (one line),
+    then every member framed in its state's colour (``STATE_COLOURS``) with a
+    short label (a removal's similarity to the kept file).
+
+    ``states`` (``{path: state}``, default ``plan_states(plan)``) draws another
+    state of the plan, e.g. what a person chose in ``widgets.DeletionReview``:
+    the states are keep, remove, review, leave and in trash.
+    """
+    states = states or plan_states(plan)
     sims = {r.path: r.similarity_to_keep for g in plan.groups for r in g.remove}
+    width = MAX_FIGURE_WIDTH_INCHES - 0.2
+    side = (width - 0.2) / per_row
+    thumb_h, label_h, title_h, gap = side * 0.62, 0.24, 0.52, 0.16
+    legend_h = 0.8 + (0.22 * (title.count("\n") + 1) if title else 0.0)
+    blocks = []
+    for g in plan.groups:
+        members = list(g.members())
+        keep = next((p for p in members if states.get(p) == "keep"), g.keep)
+        members = [keep] + [p for p in members if p != keep]
+        lines = [members[k:k + per_row] for k in range(0, len(members), per_row)]
+        blocks.append((g, keep, lines))
+    height = legend_h + sum(title_h + len(lines) * (thumb_h + label_h) + gap for _, _, lines in blocks)
+    fig = plt.figure(figsize=(width, height))
     y = height - legend_h
-    for (g, members, first), h in zip(lines, heights):
-        if first:
-            reason = (g.keep_reason or "nothing to remove").split(";")[0]
-            fig.text(0.15 / width, (y - 0.05) / height,
-                     displayable(f"Group {g.number}: keep {g.keep}  ({reason})"),
-                     fontsize=9, va="top", ha="left", weight="bold")
-            y -= title_h
-        for c, (p, role) in enumerate(members):
-            left = 0.15 + c * (thumb_width + 0.08)
-            ax = fig.add_axes((left / width, (y - thumb_h) / height, thumb_width / width, thumb_h / height))
-            _draw_thumb(ax, thumbs.get(p), role, p, sims.get(p))
-        y -= h - (title_h if first else 0.0)
-    fig.legend(handles=[Patch(facecolor="white", edgecolor=ROLE_COLOURS[k], lw=3, label=_ROLE_LEGEND[k])
-                        for k in ("keep", "remove", "review")],
-               loc="upper center", ncol=3, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 1.0))
+    for g, keep, lines in blocks:
+        reason = (g.keep_reason or "nothing to remove").split(";")[0] if keep == g.keep else "chosen by hand"
+        reason = reason if len(reason) <= 110 else reason[:109] + "\u2026"
+        fig.text(0.1 / width, (y - 0.02) / height, displayable(f"Group {g.number}: keep {keep}"),
+                 fontsize=11, va="top", ha="left", weight="bold")
+        fig.text(0.1 / width, (y - 0.24) / height, displayable(reason), fontsize=10, va="top", ha="left")
+        y -= title_h
+        for line in lines:
+            for c, path in enumerate(line):
+                ax = fig.add_axes(((0.1 + c * side + 0.04) / width, (y - thumb_h) / height,
+                                   (side - 0.08) / width, thumb_h / height))
+                state = states.get(path, "review")
+                sim = sims.get(path) if keep == g.keep else None  # similarities are to the plan's keep
+                label = (_STATE_LABELS.get(state, state).format(sim=f"{sim:.2f}") if sim is not None
+                         else "remove" if state == "remove" else _STATE_LABELS.get(state, state))
+                _draw_thumb(ax, thumbs.get(path), STATE_COLOURS.get(state, "#000000"), label.strip())
+            y -= thumb_h + label_h
+        y -= gap
+    fig.legend(handles=[Patch(facecolor="white", edgecolor=STATE_COLOURS[k], lw=3, label=_STATE_LEGEND[k])
+                        for k in _STATE_LEGEND],
+               loc="upper center", ncol=3, fontsize=MIN_FONT_SIZE, frameon=False, bbox_to_anchor=(0.5, 1.0),
+               title=title or None, title_fontsize=12)
     return fig
 
 
-def _draw_thumb(ax, img, role: str, path: str, similarity: Optional[float]) -> None:
-    """One file of the plan figure: its thumbnail framed in its role's colour, role and name below."""
+#: What each state's colour means, in the plan figure's legend.
+_STATE_LEGEND = {"keep": "kept (best copy)", "remove": "to remove (number: similarity to kept)",
+                 "review": "review only", "leave": "unticked: left in place",
+                 "in trash": "moved to the trash"}
+
+
+def _draw_thumb(ax, img, colour: str, label: str) -> None:
+    """One file of the plan figure: its thumbnail framed in ``colour``, ``label`` below."""
     if img is not None:
-        ax.imshow(img)
+        ax.imshow(img, aspect="auto")
     else:
-        ax.text(0.5, 0.5, "no frame", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+        ax.text(0.5, 0.5, "no frame", ha="center", va="center", transform=ax.transAxes,
+                fontsize=MIN_FONT_SIZE)
     ax.set_xticks([])
     ax.set_yticks([])
     for sp in ax.spines.values():
-        sp.set_edgecolor(ROLE_COLOURS[role])
+        sp.set_edgecolor(colour)
         sp.set_linewidth(3.5)
-    name = Path(path).name
-    if len(name) > 22:
-        name = name[:10] + "\u2026" + name[-11:]
-    extra = f" {similarity:.2f}" if similarity is not None else ""
-    ax.set_xlabel(displayable(f"{role.upper()}{extra}\n{name}"), fontsize=7.5,
-                  color=ROLE_COLOURS[role], labelpad=2)
+    ax.set_xlabel(label, fontsize=MIN_FONT_SIZE, color=colour, labelpad=1)
