@@ -99,6 +99,7 @@ def test_settings_change_uses_other_entries(folder, tmp_path, encoder):
     cache_dir = tmp_path / "cache"
     _encode(folder, cache_dir, encoder)
     assert settings_fingerprint(Config(video_resize=128)) != settings_fingerprint(Config())
+    assert settings_fingerprint(Config(verify_frames=False)) != settings_fingerprint(Config())
     other = encode_videos(config=Config(videos_dir=folder, cache_dir=cache_dir, max_frames_per_video=16),
                           encoder=encoder)
     assert other.cache_stats["hits"] == 0 and other.cache_stats["misses"] == 3

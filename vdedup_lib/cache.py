@@ -90,6 +90,9 @@ def settings_fingerprint(config, encoder=None) -> str:
          "max_frames_per_video": config.max_frames_per_video,
          "min_frames_per_video": config.min_frames_per_video,
          "keyframe_sampling": config.keyframe_sampling,
+         # a scan that verifies decodes short videos whole, so their CNN frames are
+         # frame-exact: another entry than a keyframe-sampled one
+         "verify_frames": bool(config.verify_frames),
          "track": [TRACK_SECONDS_BETWEEN_FRAMES, TRACK_MAX_FRAMES, TRACK_FRAME_SIDE,
                    TRACK_IN_PASS_MAX_SECONDS]}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()

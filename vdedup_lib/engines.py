@@ -73,7 +73,8 @@ def _require_ray():
 
 
 def sample_row(row: dict, *, root: str, seconds_between_frames: float, max_frames: int,
-               min_frames: int, resize: int, keyframe_sampling: bool = False) -> dict:
+               min_frames: int, resize: int, keyframe_sampling: bool = False,
+               verify_frames: bool = False) -> dict:
     """Ray ``map`` stage: one ``{"path"}`` row -> sampled frames and metadata.
 
     Never raises for a bad file (``sample_frames`` does not): the row gets
@@ -83,7 +84,10 @@ def sample_row(row: dict, *, root: str, seconds_between_frames: float, max_frame
 
     s = sample_frames(row["path"], root=root, seconds_between_frames=seconds_between_frames,
                       max_frames=max_frames, min_frames=min_frames, resize=resize,
-                      keyframes=keyframe_sampling, grow_budget=keyframe_sampling)
+                      keyframes=keyframe_sampling, grow_budget=keyframe_sampling,
+                      # as a local scan samples: a short video's verification pass makes
+                      # its CNN frames frame-exact (the track frames themselves are dropped)
+                      track=verify_frames)
     info = s.info.to_dict()
     return {"path": info["path"], "relpath": info["relpath"],
             "size_bytes": int(info["size_bytes"]), "mtime": float(info["mtime"]),
@@ -242,7 +246,8 @@ def embed_with_ray(config: Config, shards_dir, *, address: Optional[str] = None,
             ds = ds.map(sample_row, fn_kwargs=dict(
                 root=str(root), seconds_between_frames=config.seconds_between_frames,
                 max_frames=config.max_frames_per_video, min_frames=config.min_frames_per_video,
-                resize=config.video_resize, keyframe_sampling=config.keyframe_sampling),
+                resize=config.video_resize, keyframe_sampling=config.keyframe_sampling,
+                verify_frames=config.verify_frames),
                 # Stated resources differ from the actors', which also keeps Ray Data
                 # from fusing this stage into them (decoding would wait for the CNN).
                 num_cpus=1, memory=SAMPLING_TASK_MEMORY_BYTES)
