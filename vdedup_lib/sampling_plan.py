@@ -57,7 +57,9 @@ def sample_times(duration: Optional[float], start: float, *, seconds_between_fra
         max_frames = frame_budget(duration, seconds_between_frames=seconds_between_frames,
                                   max_frames=max_frames)
     step = max(seconds_between_frames, duration / max_frames)
-    n = int(duration // step)
+    # duration / (duration / max_frames) can round to just below max_frames
+    # (600 / (600 / 73) = 72.99999...): a tolerance keeps that last frame.
+    n = math.floor(duration / step + 1e-9)
     if n < min_frames:
         n = min_frames
         step = duration / n
