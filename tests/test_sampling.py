@@ -235,6 +235,8 @@ def test_frames_for_duration_cap_and_floor():
     from vdedup_lib.sampling import frames_for_duration
 
     assert frames_for_duration(3600, seconds_between_frames=1, max_frames=32) == 32
+    assert frames_for_duration(3600, seconds_between_frames=1, max_frames=32, grow_budget=True) == 98
+    assert frames_for_duration(600, seconds_between_frames=1, max_frames=32, grow_budget=True) == 73
     assert frames_for_duration(2, seconds_between_frames=1, max_frames=32, min_frames=8) == 8
     assert frames_for_duration(20, seconds_between_frames=1, max_frames=32, min_frames=8) == 20
     assert frames_for_duration(0) == 0  # unknown length: nothing sampled

@@ -93,10 +93,11 @@ MAX_LOWRES = 3
 
 
 def frames_for_duration(duration: float, *, seconds_between_frames: float = 1.0,
-                        max_frames: int = 32, min_frames: int = 8) -> int:
-    """How many frames ``sample_frames`` takes from a video of ``duration`` seconds."""
+                        max_frames: int = 32, min_frames: int = 8, grow_budget: bool = False) -> int:
+    """How many frames ``sample_frames`` takes from a video of ``duration`` seconds
+    (with ``grow_budget``, the cap that grows with length, as a default scan has)."""
     t = sample_times(duration, 0.0, seconds_between_frames=seconds_between_frames,
-                     max_frames=max_frames, min_frames=min_frames)
+                     max_frames=max_frames, min_frames=min_frames, grow_budget=grow_budget)
     return 0 if t is None else len(t)
 
 def _lowres_level(codec: Optional[str], width: int, height: int, resize: int) -> int:
