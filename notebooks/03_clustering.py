@@ -200,7 +200,10 @@ print(f"with frames: {max(r['wrong_deletions'] for r in framed)} wrong deletions
 # epsilon (the edges DBSCAN chains into groups), and a dashed outline
 # surrounds each group found. Both turn red when they join two different
 # videos. The map below the slider is redrawn on every move, and it is what
-# a saved copy of this notebook shows.
+# a saved copy of this notebook shows. The precision, recall and F1 it shows
+# are those of DBSCAN's groups as they are; the sweep's left panel scores the
+# report's groups, rebuilt around kept files (section 5), so at one epsilon
+# the two can differ.
 
 # %%
 from vdedup_lib.widgets import EpsilonExplorer, show
