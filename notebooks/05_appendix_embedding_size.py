@@ -83,6 +83,9 @@ fig = plots.plot_embedding_size(size_rows)
 # CNN; `embedding_size` pays off on collections of hundreds of thousands of
 # videos, where the embeddings fill memory.
 #
+# **Pause and ask:** how many dimensions would you keep for a million
+# videos, and what would they take in memory?
+#
 # ## Exercises
 #
 # Write each answer in the cell under the exercise (`answer_1`, `answer_2`:
