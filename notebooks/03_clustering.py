@@ -181,8 +181,8 @@ print(f"with frames: {max(r['wrong_deletions'] for r in framed)} wrong deletions
 # **Where 0.25 comes from.** On this small sample set, with frames, a wide
 # range of epsilons scores F1 1.0 (printed above), so the sample set cannot
 # choose it; the default `DEFAULT_EPSILON = 0.25` was chosen on a harder benchmark
-# (`benchmarks/accuracy.py`: 170 synthetic videos, 10 originals and 160
-# copies of them under 16 transforms, with look-alike distractors), as the
+# (`benchmarks/accuracy.py`: 170 synthetic videos, 10 originals, 3 of them
+# look-alike distractors, and 160 copies of them under 16 transforms), as the
 # middle of the widest run of epsilons with the best F1 and no wrong deletion
 # (0.24-0.26 in `docs/benchmarks.md`; one wrong deletion appears from 0.28
 # up). It is the only epsilon this notebook uses.
@@ -284,9 +284,10 @@ assert all(not g["wrong_removals"] and not {a, b} <= g["members"] for g in held)
 # for review. A's and B's groups come out apart, and no video is removed in
 # favour of a different one. The report also lists *possible duplicates*
 # apart (`possible_duplicates`): pairs so similar (pooled similarity at
-# least 0.985, above every pair of different videos measured) that they are
-# probably copies, but that the frames could not confirm (a flat or sparse
-# picture); they are never removed either.
+# least `grouping.POSSIBLE_DUPLICATE_SIMILARITY`, 0.985, above every pair of
+# different videos measured) that they are probably copies, but that the
+# frames could not confirm (a flat or sparse picture); they are never
+# removed either.
 #
 # Raising `min_samples` would not help here: duplicates often come in
 # pairs, and `min_samples=2` would leave a lone pair ungrouped. Keeping the
