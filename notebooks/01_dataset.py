@@ -28,7 +28,8 @@
 # frames, and keeps enough metadata (size, length, resolution) to decide later
 # which copy to keep. All the code lives in `vdedup_lib` (`dataset.py` and
 # `sampling.py` for the data, `plots/dataset.py` for the figures); the cells
-# only call it. The notebook runs in about 15 s on a 2-core laptop, no GPU needed.
+# only call it. No GPU is needed; the run time of each notebook on a 2-core
+# laptop is in `docs/notebooks.md` (Run times).
 
 # %%
 import os
@@ -73,7 +74,10 @@ videos = plots.video_table(infos)
 display(videos)
 
 # %% [markdown]
-# Fourteen codecs and containers, rotated phone videos (`rotation` -90: the
+# Nine codecs (H.264, HEVC, AV1, VP8, VP9, MPEG-4 Part 2, MJPEG, MPEG-2,
+# Theora) in five container formats (counted below; the `container` column
+# is FFmpeg's name for the format, so an MP4 shows as `mov` and a WebM as
+# `matroska`), rotated phone videos (`rotation` -90: the
 # frames are turned upright), interlaced MPEG-2, files with spaces and
 # non-ASCII names: all are read the same way. Every video listed in
 # `truth.csv` must be readable:
@@ -81,7 +85,8 @@ display(videos)
 # %%
 missing = set(truth) - set(videos.column("path"))
 assert not missing, missing
-print(f"all {len(truth)} videos of truth.csv were read")
+print(f"all {len(truth)} videos of truth.csv were read: {len(set(videos.column('codec')))} codecs "
+      f"in {len(set(videos.column('container')))} container formats")
 
 # %% [markdown]
 # ## 2. The files that could not be read, and why
@@ -109,7 +114,9 @@ assert {"bad/empty.mp4", "bad/not_a_video.mp4", "bad/audio_only.mkv",
 # middle of its slot), at least `min_frames_per_video` (8) and at most
 # `max_frames_per_video` (32). Each frame then has flat borders (letterbox,
 # pillarbox) cropped and is resized to a `video_resize` square (160 px):
-# that is exactly what the CNN will see.
+# that is exactly what the CNN will see, in grey (`Config.grayscale` is on by
+# default: the network is given grey frames, because a copy may be
+# colour-graded or made grey; the figure shows them in colour).
 #
 # A frame is *informative* when its grey levels vary (standard deviation of
 # at least 8 out of 255): a black, blank or faded frame is not. Such frames
@@ -129,6 +136,9 @@ fig = plots.plot_frame_strips([by_path[p] for p in shown])
 plots.show_jpeg(fig)  # frames: a JPEG keeps the saved notebook small
 
 # %% [markdown]
+# **Pause and ask:** the trimmed copy covers only the middle half of the
+# original. Why is its strip so like the original's?
+#
 # ## 4. `seconds_between_frames`, the frame cap, and memory
 #
 # Sampling is a trade-off: more frames describe a video better, but cost
@@ -157,7 +167,8 @@ fig = plots.plot_sampling_settings(runs)
 # cap only matters past `32 x seconds_between_frames` seconds. The curves use
 # a fixed cap (`vdedup scan --exact-sampling`). By default the cap itself
 # grows slowly past that point, with log10 of the length
-# (`sampling.frame_budget`), so an hour-long video gets 98 frames, not 32:
+# (`sampling.frame_budget`), and a long video gets the whole grown cap: an
+# hour-long video gets 98 frames, not 32:
 
 # %%
 from vdedup_lib.sampling import frame_budget, frames_for_duration
@@ -170,6 +181,7 @@ fig = plots.plot_frames_vs_duration(
     durations=[i.duration_seconds for i in infos if i.status == "ok"])
 assert frames_for_duration(3600, max_frames=32) == 32  # fixed cap: an hour-long video, 32 frames
 assert frame_budget(3600, seconds_between_frames=1.0, max_frames=32) == 98  # the growing cap: 98
+assert frames_for_duration(3600, max_frames=32, grow_budget=True) == 98  # ... and 98 frames taken
 
 # %% [markdown]
 # ## 5. One batch from the `DataLoader`
@@ -197,9 +209,10 @@ plots.show_jpeg(plots.plot_batch(batch))
 # %% [markdown]
 # ## Exercises
 #
-# Write your answer in the first cell of each exercise (replace `None`), then
-# run the check cell below it: it says whether the answer is right, with a
-# hint if not. Worked answers: `docs/solutions/01_dataset.md`.
+# Write your answer in the first cell of each exercise (replace `None`; each
+# exercise has its own name, `answer_1`, `answer_2`, ...), then run the check
+# cell below it: it says whether the answer is right, with a hint if not.
+# Worked answers: `docs/solutions/01_dataset.md`.
 #
 # ### Exercise 1: how many frames?
 #
@@ -209,10 +222,10 @@ plots.show_jpeg(plots.plot_batch(batch))
 # compute (`frame_budget` above helps for the last one).
 
 # %%
-answer = None  # e.g. (8, 16, 32)
+answer_1 = None  # e.g. (8, 16, 32)
 
 # %%
-exercises.check_frames_sampled(answer)
+exercises.check_frames_sampled(answer_1)
 
 # %% [markdown]
 # ### Exercise 2: what do the frames cost?
@@ -222,10 +235,10 @@ exercises.check_frames_sampled(answer)
 # (`by_path["originals/city.mpg"]` holds its sampled frames.)
 
 # %%
-answer = None  # (bytes as uint8, bytes as float32)
+answer_2 = None  # (bytes as uint8, bytes as float32)
 
 # %%
-exercises.check_frame_memory(answer, by_path["originals/city.mpg"])
+exercises.check_frame_memory(answer_2, by_path["originals/city.mpg"])
 
 # %% [markdown]
 # ### Exercise 3: the longest video
@@ -235,10 +248,10 @@ exercises.check_frame_memory(answer, by_path["originals/city.mpg"])
 # every file's metadata.)
 
 # %%
-answer = None  # e.g. "originals/bunny.mp4"
+answer_3 = None  # e.g. "originals/bunny.mp4"
 
 # %%
-exercises.check_longest_video(answer, infos)
+exercises.check_longest_video(answer_3, infos)
 
 # %% [markdown]
 # **Next:** `02_encoder` turns these frames into one vector per video.

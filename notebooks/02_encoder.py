@@ -28,10 +28,9 @@
 # do not train anything: a CNN pretrained on ImageNet already maps similar
 # pictures to similar features. The code is in `vdedup_lib/encoder.py`,
 # `vdedup_lib/studies.py` (the UMAP map) and `vdedup_lib/plots/encoder.py`
-# (the figures). The first run takes about a minute on a 2-core laptop
-# without a GPU, most of it encoding the 79 sample videos; a re-run reads
-# them from the embedding cache and takes a few seconds more than loading
-# the network.
+# (the figures). Most of the first run is encoding the 79 sample videos on
+# the CPU; a re-run reads them from the embedding cache (run times on a
+# 2-core laptop: `docs/notebooks.md`, Run times).
 
 # %%
 import os
@@ -72,6 +71,9 @@ fig = plots.plot_top5(frame, top5, title=f"originals/rocket.mp4 at {rocket.pts_s
 assert "missile" in [name for name, _ in top5], top5
 
 # %% [markdown]
+# **Pause and ask:** what would the top-5 look like if the weights were
+# random?
+#
 # ## 2. Remove the classifier: frame features, then a video embedding
 #
 # The last layer (`encoder.head`) maps 1280 features to 1000 ImageNet
@@ -82,7 +84,9 @@ assert "missile" in [name for name, _ in top5], top5
 # similar pictures. (`EncoderCNN(flip_invariant=True)` also averages each
 # frame with its mirror image; it is off by default because pooled ImageNet
 # features are already nearly mirror-invariant, and the frame check of
-# `03_clustering` tries the mirror.)
+# `03_clustering` tries the mirror.) The frames are made grey before they go
+# in (`Config.grayscale`, on by default): a copy may be colour-graded or grey,
+# so colour is not evidence of identity. The top-5 above ran in colour.
 
 # %%
 print("classifier kept aside:", encoder.head)
@@ -173,8 +177,9 @@ fig = plots.plot_umap(coords, groups)
 #
 # ## Exercises
 #
-# Write your answer in the first cell of each exercise (replace `None`), then
-# run the check cell below it. Worked answers: `docs/solutions/02_encoder.md`.
+# Write your answer in the first cell of each exercise (replace `None`; each
+# exercise has its own name, `answer_1`, `answer_2`), then run the check cell
+# below it. Worked answers: `docs/solutions/02_encoder.md`.
 #
 # ### Exercise 1: a trimmed copy
 #
@@ -183,10 +188,10 @@ fig = plots.plot_umap(coords, groups)
 # `emb.embeddings` and `emb.paths` (the embeddings are L2-normalised).
 
 # %%
-answer = None  # a number between -1 and 1
+answer_1 = None  # a number between -1 and 1
 
 # %%
-exercises.check_trim_similarity(answer, emb)
+exercises.check_trim_similarity(answer_1, emb)
 
 # %% [markdown]
 # ### Exercise 2: the closest stranger
@@ -196,10 +201,10 @@ exercises.check_trim_similarity(answer, emb)
 # with its path.
 
 # %%
-answer = None  # e.g. "originals/city.mpg"
+answer_2 = None  # e.g. "originals/city.mpg"
 
 # %%
-exercises.check_most_similar_outsider(answer, emb, truth)
+exercises.check_most_similar_outsider(answer_2, emb, truth)
 
 # %% [markdown]
 # **Next:** `03_clustering` groups these embeddings with DBSCAN.

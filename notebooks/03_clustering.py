@@ -25,13 +25,16 @@
 #
 # The third stage groups the video embeddings of `02_encoder`. Two videos are
 # *neighbours* when their cosine distance (1 - cosine similarity) is at most
-# `epsilon`; DBSCAN with `min_samples=1` makes every chain of neighbours one
+# `epsilon`. DBSCAN (Density-Based Spatial Clustering of Applications with
+# Noise) grows groups from *core* videos: a video is core when at least
+# `min_samples` videos (itself included) lie within epsilon of it. With
+# `min_samples=1` every video is core, so every chain of neighbours is one
 # group. There is no number of clusters to choose, and a video without a copy
 # simply stays alone. The code is in `vdedup_lib/clustering.py`, `verify.py`,
 # `takes.py`, `grouping.py`, `report.py`, `evaluation/`, `studies.py`,
-# `plots/clustering.py` and `widgets.py`. The notebook runs in about two
-# minutes on a 2-core laptop, most of it the frame-by-frame checks of the
-# sweep.
+# `plots/clustering.py` and `widgets.py`. Most of the notebook's run time is
+# the frame-by-frame checks of the sweep in section 3 (run times on a 2-core
+# laptop: `docs/notebooks.md`, Run times).
 
 # %%
 import os
@@ -71,6 +74,9 @@ plots.Table(rows, title=f"DBSCAN at epsilon {DEFAULT_EPSILON}: {len(dups.groups)
 # are different videos, yet their embeddings are so close that they land in
 # one group. Deleting one as a "copy" of the other would lose a video.
 #
+# **Pause and ask:** would you delete `shapes_b` as a copy of `shapes`? What
+# evidence would you want first?
+#
 # ## 2. Embeddings propose, frames confirm
 #
 # So the embeddings only *propose*: every pair within twice epsilon is a
@@ -96,7 +102,11 @@ plots.Table(rows, title=f"DBSCAN at epsilon {DEFAULT_EPSILON}: {len(dups.groups)
 # video's still background subtracted, the parts that move must be the same
 # picture, and still frames may differ only by noise or one fixed overlay (a
 # logo). A take or a variant goes to `review` with the reason, never to
-# removal. `pipeline.group_and_report` does all of it, as `vdedup scan` does:
+# removal. `pipeline.group_and_report` does all of it, as `vdedup scan` does.
+# The scores it prints are defined in section 3; in short, *precision* is the
+# share of the pairs put in one group that are truly copies, *recall* the
+# share of the true pairs found, *F1* a balance of the two (1 is perfect), and
+# a *wrong deletion* a file removed in favour of a different video:
 
 # %%
 from vdedup_lib.pipeline import group_and_report
@@ -131,7 +141,9 @@ assert v["verified"] and len(v["aligned"]) >= 3
 # %% [markdown]
 # ## 3. The trade-off epsilon makes
 #
-# How good is a grouping? Count *pairs*: a predicted pair is two files in one
+# Each group keeps one file, chosen by the keep rule (taught in
+# `04_deletion`), and proposes the others for removal. How good is a
+# grouping? Count *pairs*: a predicted pair is two files in one
 # group, a true pair two files of one true group. *Precision* is the share
 # of predicted pairs that are true, *recall* the share of true pairs found,
 # *F1* their harmonic mean. We also count *wrong deletions*: files that would
@@ -140,15 +152,17 @@ assert v["verified"] and len(v["aligned"]) >= 3
 #
 # Small epsilon: only near-identical copies group (high precision, low
 # recall). Large epsilon: different videos merge (precision falls, and wrong
-# deletions appear). Below, both ways of grouping over the same range, from
-# epsilon 0.01 to 0.59 (the sweep with frames, on every other epsilon, takes
+# deletions appear). Below, the embeddings alone from epsilon 0.01 to 0.59
+# in steps of 0.02, and with frames every other of those epsilons, from 0.05
+# to 0.57 in steps of 0.04 (0.25 among them). The sweep with frames takes
 # most of this notebook's time; its results are kept in the on-disk cache, so
-# a second run is quick):
+# a second run is quick:
 
 # %%
 epsilons = np.round(np.arange(0.01, 0.60, 0.02), 2)  # 0.01, 0.03, ..., 0.25, ..., 0.59
 alone = sweep_epsilon(emb, truth, epsilons, verify_frames=False)
-framed = sweep_epsilon(emb, truth, epsilons[2::2], tracks=studies.stored_tracks(emb))
+framed = sweep_epsilon(emb, truth, epsilons[2::2],  # 0.05, 0.09, ..., 0.25, ..., 0.57
+                       tracks=studies.stored_tracks(emb))
 fig = plots.plot_epsilon_sweep({"embeddings alone": alone, "embeddings propose, frames confirm": framed},
                                epsilon=DEFAULT_EPSILON)
 at = next(r for r in alone if r["epsilon"] == DEFAULT_EPSILON)
@@ -167,10 +181,11 @@ print(f"with frames: {max(r['wrong_deletions'] for r in framed)} wrong deletions
 # **Where 0.25 comes from.** On this small sample set, with frames, a wide
 # range of epsilons scores F1 1.0 (printed above), so the sample set cannot
 # choose it; the default `DEFAULT_EPSILON = 0.25` was chosen on a harder benchmark
-# (`benchmarks/accuracy.py`: 170 synthetic copies under 16 transforms, with
-# look-alike distractors), as the middle of the widest run of epsilons with
-# the best F1 and no wrong deletion (0.24-0.26; one wrong deletion appears
-# from 0.28 up). It is the only epsilon this notebook uses.
+# (`benchmarks/accuracy.py`: 170 synthetic videos, 10 originals, 3 of them
+# look-alike distractors, and 160 copies of them under 16 transforms), as the
+# middle of the widest run of epsilons with the best F1 and no wrong deletion
+# (0.24-0.26 in `docs/benchmarks.md`; one wrong deletion appears from 0.28
+# up). It is the only epsilon this notebook uses.
 #
 # **Pause and ask:** which would you rather have in a tool that deletes
 # files: a missed copy, or a wrong deletion? Where on the left panel would
@@ -185,7 +200,10 @@ print(f"with frames: {max(r['wrong_deletions'] for r in framed)} wrong deletions
 # epsilon (the edges DBSCAN chains into groups), and a dashed outline
 # surrounds each group found. Both turn red when they join two different
 # videos. The map below the slider is redrawn on every move, and it is what
-# a saved copy of this notebook shows.
+# a saved copy of this notebook shows. The precision, recall and F1 it shows
+# are those of DBSCAN's groups as they are; the sweep's left panel scores the
+# report's groups, rebuilt around kept files (section 5), so at one epsilon
+# the two can differ.
 
 # %%
 from vdedup_lib.widgets import EpsilonExplorer, show
@@ -248,17 +266,16 @@ from vdedup_lib.report import build_report
 
 report_b = build_report(bridged, dups_b, Config(epsilon=DEFAULT_EPSILON),
                         tracks=studies.stored_tracks(bridged))
-for k, g in enumerate(report_b["groups"], 1):
-    members = {g["keep"], *g["remove"], *g["review"]}
-    if {a, b, bridge} & members:
-        kept_as = truth.get(g["keep"])
-        wrong = [p for p in g["remove"] if truth.get(p) != kept_as]
-        print(f"group {k} keeps {g['keep']} ({kept_as}): {len(g['remove'])} to remove, "
-              f"A in it: {a in members}, B in it: {b in members}, removals of another video: {wrong}")
-        for m in g["members"]:
-            if m["path"] in g["review"] and truth.get(m["path"]) != kept_as:
-                print(f"    review {m['path']} ({truth.get(m['path'], 'the bridge')}): {m['review_reason']}")
-        assert not wrong and not {a, b} <= members, "A and B in one group, or a wrong removal"
+held = studies.groups_holding(report_b, truth, [a, b, bridge])
+for g in held:
+    print(f"group {g['group']} keeps {g['keep']} ({g['kept_as']}): {g['removed']} to remove, "
+          f"A in it: {a in g['members']}, B in it: {b in g['members']}, "
+          f"removals of another video: {g['wrong_removals']}")
+    for path, group, reason in g["review_others"]:
+        print(f"    review {path} ({group or 'the bridge'}): {reason}")
+assert {a, b} <= set().union(*(g["members"] for g in held)), "A or B is in no group"
+assert all(not g["wrong_removals"] and not {a, b} <= g["members"] for g in held), \
+    "A and B in one group, or a wrong removal"
 
 # %% [markdown]
 # The bridge itself cannot be checked frame by frame (it exists only as
@@ -267,9 +284,10 @@ for k, g in enumerate(report_b["groups"], 1):
 # for review. A's and B's groups come out apart, and no video is removed in
 # favour of a different one. The report also lists *possible duplicates*
 # apart (`possible_duplicates`): pairs so similar (pooled similarity at
-# least 0.985, above every pair of different videos measured) that they are
-# probably copies, but that the frames could not confirm (a flat or sparse
-# picture); they are never removed either.
+# least `grouping.POSSIBLE_DUPLICATE_SIMILARITY`, 0.985, above every pair of
+# different videos measured) that they are probably copies, but that the
+# frames could not confirm (a flat or sparse picture); they are never
+# removed either.
 #
 # Raising `min_samples` would not help here: duplicates often come in
 # pairs, and `min_samples=2` would leave a lone pair ungrouped. Keeping the
@@ -279,8 +297,9 @@ for k, g in enumerate(report_b["groups"], 1):
 #
 # ## Exercises
 #
-# Write your answer in the first cell of each exercise (replace `None`), then
-# run the check cell below it. Worked answers: `docs/solutions/03_clustering.md`.
+# Write your answer in the first cell of each exercise (replace `None`; each
+# exercise has its own name, `answer_1`, `answer_2`, `answer_3`), then run the
+# check cell below it. Worked answers: `docs/solutions/03_clustering.md`.
 #
 # ### Exercise 1: the first wrong deletion
 #
@@ -288,10 +307,10 @@ for k, g in enumerate(report_b["groups"], 1):
 # first wrong deletion proposed? (`alone` holds the rows of the left panel.)
 
 # %%
-answer = None  # an epsilon from the sweep, e.g. 0.3
+answer_1 = None  # an epsilon from the sweep, e.g. 0.45
 
 # %%
-exercises.check_first_wrong_deletion(answer, alone)
+exercises.check_first_wrong_deletion(answer_1, alone)
 
 # %% [markdown]
 # ### Exercise 2: the first merge
@@ -302,10 +321,10 @@ exercises.check_first_wrong_deletion(answer, alone)
 # happens at the smallest distance between two videos of different groups.)
 
 # %%
-answer = None  # e.g. ("bunny", "city")
+answer_2 = None  # e.g. ("bunny", "city")
 
 # %%
-exercises.check_first_merge(answer, emb, truth)
+exercises.check_first_merge(answer_2, emb, truth)
 
 # %% [markdown]
 # ### Exercise 3: why 0.25?
@@ -318,10 +337,10 @@ exercises.check_first_merge(answer, emb, truth)
 # - **c)** a larger epsilon finds fewer groups on the sample set.
 
 # %%
-answer = None  # "a", "b" or "c"
+answer_3 = None  # "a", "b" or "c"
 
 # %%
-exercises.check_default_epsilon(answer)
+exercises.check_default_epsilon(answer_3)
 
 # %% [markdown]
 # **Next:** `04_deletion` turns a report into a keep/remove plan and acts on

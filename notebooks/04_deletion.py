@@ -36,13 +36,11 @@
 #
 # **This notebook never changes `data/sample_videos`.** It reads them, and
 # acts only on scratch copies in a temporary folder (or in `$VDEDUP_SCRATCH`
-# when that is set); at the end it checks that the samples are unchanged. It
-# runs in about 20 s on a 2-core laptop after `02` and `03` (their caches
-# make the scan quick).
+# when that is set); at the end it checks that the samples are unchanged.
+# Run it after `02` and `03`: their caches make the scan quick.
 
 # %%
 import os
-import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -50,6 +48,7 @@ from pathlib import Path
 from vdedup_lib import exercises
 from vdedup_lib.config import Config
 from vdedup_lib.deletion import apply_plan, find_duplicates_to_remove, undo
+from vdedup_lib.io_utils import folder_state, fresh_copy
 from vdedup_lib.pipeline import scan
 from vdedup_lib.widgets import DeletionReview, show
 
@@ -60,31 +59,16 @@ assert SAMPLES not in [SCRATCH, *SCRATCH.parents] and SCRATCH not in [SAMPLES, *
 # %% [markdown]
 # ## A scratch copy of the sample videos
 #
-# `copytree` keeps modification times (and the symlink in `bad/` as a
-# link), so a copy holds the same files with the same sizes and times.
-# `fresh_copy` makes one; `snapshot` records the size and modification time
-# of every entry, to check at the end that the samples were never touched.
+# `io_utils.fresh_copy(source, scratch, name)` makes one in `scratch/name`:
+# it keeps modification times (and the symlink in `bad/` as a link), so the
+# copy holds the same files with the same sizes and times.
+# `io_utils.folder_state` records the size and modification time of every
+# entry, to check at the end that the samples were never touched.
 
 # %%
-def snapshot(folder):
-    """(size, modification time) of every entry under ``folder``, links not followed."""
-    return {p.relative_to(folder).as_posix(): (p.lstat().st_size, p.lstat().st_mtime_ns)
-            for p in sorted(folder.rglob("*"))}
-
-
-def fresh_copy(name):
-    """A new copy of the sample videos in ``SCRATCH/name`` (an older one is removed)."""
-    folder = SCRATCH / name
-    if folder.exists():
-        shutil.rmtree(folder)
-    shutil.copytree(SAMPLES, folder, symlinks=True)
-    return folder
-
-
-# %%
-samples_before = snapshot(SAMPLES)
-VIDEOS = fresh_copy("sample_videos")
-print(f"VDEDUP_SCRATCH={SCRATCH}\nscratch copy: {VIDEOS} ({len(snapshot(VIDEOS))} entries)")
+samples_before = folder_state(SAMPLES)
+VIDEOS = fresh_copy(SAMPLES, SCRATCH, "sample_videos")
+print(f"VDEDUP_SCRATCH={SCRATCH}\nscratch copy: {VIDEOS} ({len(folder_state(VIDEOS))} entries)")
 
 # %% [markdown]
 # ## 1. The plan
@@ -146,13 +130,16 @@ show(review)
 # second copy of the samples, so that they work whatever the class did with
 # the widget: the same plan, pointed at the second copy. First a **dry run**:
 # every guard is checked and nothing changes. The samples include a symlink,
-# `bad/link_to_bunny_downscale.mp4`, to `small/bunny_downscale.mp4`: the
-# keep rule never proposes a file that a link points to (the link would
-# break), so no guard refuses a file here; the mover would refuse it if it
-# were ticked anyway.
+# `bad/link_to_bunny_downscale.mp4`, to `small/bunny_downscale.mp4`. The
+# report never proposes a file that a link points to for removal (the link
+# would break): unless it is the kept file, it is listed for review with the
+# reason "symlinks in the folder point to it". The keep rule alone would not
+# protect it: it prefers a link's target only at its provenance step, after
+# content and fidelity, and here it keeps `originals/bunny.mp4`. So no guard
+# refuses a file here; the mover would refuse the target if it were ticked.
 
 # %%
-CODE_COPY = fresh_copy("code_copy")
+CODE_COPY = fresh_copy(SAMPLES, SCRATCH, "code_copy")
 code_plan = replace(plan, root=str(CODE_COPY))
 dry = apply_plan(code_plan, dry_run=True)
 print(f"a dry run: {len(dry.done)} would move, {len(dry.skipped)} a guard would refuse")
@@ -160,6 +147,7 @@ for o in dry.skipped:
     print(f"  refused: {o.path}: {o.message}")
 assert all((CODE_COPY / p).exists() for p in code_plan.files_to_remove)
 assert not dry.skipped and "small/bunny_downscale.mp4" not in code_plan.files_to_remove
+assert any("small/bunny_downscale.mp4" in g.review for g in code_plan.groups)  # a person decides
 
 # %% [markdown]
 # The guards run again just before each file is moved: the file must still
@@ -177,6 +165,9 @@ assert all(not (CODE_COPY / o.path).exists() and (trash / o.path).is_file() for 
 assert not moved.skipped and (CODE_COPY / "small/bunny_downscale.mp4").is_file()  # the link's target stays
 
 # %% [markdown]
+# **Pause and ask:** where are the moved files now, and what does the
+# manifest record about each one? (Open the trash folder printed above.)
+#
 # ## 4. Undo
 #
 # The manifest records where each file came from and its SHA-256; undo puts
@@ -194,24 +185,25 @@ assert restored.ok and all((CODE_COPY / o.path).is_file() for o in moved.done)
 # it (`shutil.rmtree(SCRATCH)`).
 
 # %%
-assert snapshot(SAMPLES) == samples_before
+assert folder_state(SAMPLES) == samples_before
 print(f"data/sample_videos unchanged ({len(samples_before)} entries). Notebook 04 finished.")
 
 # %% [markdown]
 # ## Exercises
 #
-# Write your answer in the first cell of each exercise (replace `None`), then
-# run the check cell below it. Worked answers: `docs/solutions/04_deletion.md`.
+# Write your answer in the first cell of each exercise (replace `None`; each
+# exercise has its own name, `answer_1`, `answer_2`, `answer_3`), then run the
+# check cell below it. Worked answers: `docs/solutions/04_deletion.md`.
 #
 # ### Exercise 1: space freed
 #
 # How many megabytes (10^6 bytes) would the plan free, to one decimal?
 
 # %%
-answer = None
+answer_1 = None
 
 # %%
-exercises.check_megabytes_freed(answer, plan)
+exercises.check_megabytes_freed(answer_1, plan)
 
 # %% [markdown]
 # ### Exercise 2: left to a person
@@ -220,10 +212,10 @@ exercises.check_megabytes_freed(answer, plan)
 # automatically)?
 
 # %%
-answer = None
+answer_2 = None
 
 # %%
-exercises.check_review_count(answer, plan)
+exercises.check_review_count(answer_2, plan)
 
 # %% [markdown]
 # ### Exercise 3: a dry run of the class's copy
@@ -233,7 +225,7 @@ exercises.check_review_count(answer, plan)
 # files with the widget and did not undo, the answer is smaller.)
 
 # %%
-answer = None
+answer_3 = None
 
 # %%
-exercises.check_dry_run(answer, plan)
+exercises.check_dry_run(answer_3, plan)

@@ -22,9 +22,8 @@
 # - read how the grouping's F1 changes with `embedding_size`, and what a smaller embedding saves.
 #
 # Read it after `03_clustering`: it uses epsilon, the sweep and F1, which
-# `03` teaches. It is not part of the four-notebook lesson, and takes about a
-# minute on a 2-core laptop (the embeddings come from the cache that
-# `02_encoder` filled).
+# `03` teaches. It is not part of the four-notebook lesson (the embeddings
+# come from the cache that `02_encoder` filled).
 
 # %%
 import os
@@ -46,6 +45,10 @@ emb = encode_videos(config=Config(videos_dir=SAMPLES))
 # %% [markdown]
 # ## What `embedding_size` does
 #
+# A *PCA* (principal component analysis) ranks the directions of a set of
+# vectors by how much of the vectors they hold; keeping the first few and
+# dropping the rest shortens the vectors with the least loss a linear
+# projection allows.
 # `Config.embedding_size` shrinks the embeddings: it fits a PCA on the frame
 # features of the scanned collection and keeps that many directions (`None`,
 # the default, keeps all 1280). Smaller vectors are cheaper to store and
@@ -80,19 +83,24 @@ fig = plots.plot_embedding_size(size_rows)
 # CNN; `embedding_size` pays off on collections of hundreds of thousands of
 # videos, where the embeddings fill memory.
 #
+# **Pause and ask:** how many dimensions would you keep for a million
+# videos, and what would they take in memory?
+#
 # ## Exercises
 #
-# Worked answers: `docs/solutions/05_appendix_embedding_size.md`.
+# Write each answer in the cell under the exercise (`answer_1`, `answer_2`:
+# one name per exercise), then run the check cell below it. Worked answers:
+# `docs/solutions/05_appendix_embedding_size.md`.
 #
 # ### Exercise 1: bytes per video
 #
 # How many bytes does one video's embedding take with `embedding_size=32`?
 
 # %%
-answer = None
+answer_1 = None
 
 # %%
-exercises.check_embedding_bytes(answer, embedding_size=32)
+exercises.check_embedding_bytes(answer_1, embedding_size=32)
 
 # %% [markdown]
 # ### Exercise 2: small enough
@@ -101,7 +109,7 @@ exercises.check_embedding_bytes(answer, embedding_size=32)
 # reaches an F1 of at least 0.95?
 
 # %%
-answer = None
+answer_2 = None
 
 # %%
-exercises.check_smallest_good_size(answer, size_rows, f1=0.95)
+exercises.check_smallest_good_size(answer_2, size_rows, f1=0.95)

@@ -32,12 +32,27 @@ def test_feedback_for_no_answer_says_so_with_a_hint():
 
 def test_frames_sampled():
     right = [ex.default_frame_count(d) for d in ex.FRAME_QUESTION_DURATIONS]
-    assert right[0] == 8 and right[1] == 20 and 60 < right[2] < 80  # minimum, 1 per s, grown cap
+    assert right == [8, 20, 73]  # minimum, 1 per s, the whole grown cap (frame_budget(600))
     _right(ex.check_frames_sampled(right))
     fb = ex.check_frames_sampled([8, 20, 32])  # the fixed cap, not the growing one
     _wrong(fb)
     assert "600 s" in fb.message and "20 s" not in fb.message
     _wrong(ex.check_frames_sampled("eight"))
+    short = ex.check_frames_sampled([8, 20])  # zip would stop short: say how many are needed
+    _wrong(short)
+    assert "Give 3 numbers" in short.message and "not 2" in short.message
+    _wrong(ex.check_frames_sampled([8, 20, 73, 98]))
+
+
+def test_hints_point_the_way_without_the_code_of_the_answer():
+    """The hints of 01-3, 02-1, 03-1 and 03-2 do not hand over the answer's code."""
+    emb, truth = _emb_and_truth()
+    rows = [{"epsilon": 0.1, "wrong_deletions": 1}]
+    hints = [ex.check_trim_similarity(None, emb, a="v0.mp4", b="v1.mp4").hint,
+             ex.check_first_wrong_deletion(None, rows).hint,
+             ex.check_first_merge(None, emb, truth).hint]
+    for hint in hints:
+        assert "closest_different_pair" not in hint and "@" not in hint and " for r in " not in hint
 
 
 def test_frame_memory(tmp_path, make_video):
@@ -55,6 +70,7 @@ def test_longest_video(tmp_path, make_video):
     infos = [ds.sample(i).info for i in range(len(ds))]
     _right(ex.check_longest_video("long.mp4", infos))
     _wrong(ex.check_longest_video("short.mp4", infos))
+    assert "lambda" not in ex.check_longest_video(None, infos).hint
 
 
 # 02_encoder ------------------------------------------------------------------

@@ -235,6 +235,8 @@ def test_frames_for_duration_cap_and_floor():
     from vdedup_lib.sampling import frames_for_duration
 
     assert frames_for_duration(3600, seconds_between_frames=1, max_frames=32) == 32
+    assert frames_for_duration(3600, seconds_between_frames=1, max_frames=32, grow_budget=True) == 98
+    assert frames_for_duration(600, seconds_between_frames=1, max_frames=32, grow_budget=True) == 73
     assert frames_for_duration(2, seconds_between_frames=1, max_frames=32, min_frames=8) == 8
     assert frames_for_duration(20, seconds_between_frames=1, max_frames=32, min_frames=8) == 20
     assert frames_for_duration(0) == 0  # unknown length: nothing sampled
@@ -269,3 +271,17 @@ def test_long_videos_get_no_verification_frames_in_the_pass(tmp_path):
     alone = sample_track_frames(p, seconds_between_frames=track_spacing(s.info.duration_seconds))
     assert alone.seconds_between_frames > 0.25 and len(alone.gray) <= 240
     assert sample_track_frames(tmp_path / "missing.mp4", seconds_between_frames=0.25) is None
+
+
+@pytest.mark.parametrize("duration", [600.0, 3600.0, 7200.0, 123.4, 45.0])
+def test_growing_cap_is_reached_whatever_the_float_rounding(duration):
+    """With the growing cap, a video longer than the cap's spacing gets exactly
+    ``frame_budget`` frames: ``duration / (duration / budget)`` may round just below
+    the budget (600 s: 72.999...), which must not drop a frame."""
+    from vdedup_lib.sampling import sample_times
+
+    budget = frame_budget(duration, seconds_between_frames=1.0, max_frames=32)
+    t = sample_times(duration, 0.0, seconds_between_frames=1.0, max_frames=32, min_frames=8,
+                     grow_budget=True)
+    assert len(t) == budget
+    assert t[0] > 0 and t[-1] < duration

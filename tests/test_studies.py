@@ -72,6 +72,48 @@ def test_bridge_chains_two_far_videos():
     assert len(pts) == 4 and np.all(np.diff(pts) > 0)  # A's first half, then B's second half
 
 
+def test_groups_holding_reports_what_each_group_keeps_removes_and_reviews():
+    report = {"groups": [
+        {"keep": "a0", "remove": ["a1", "b1"], "review": ["bridge"],
+         "members": [{"path": "a1"}, {"path": "b1"},
+                     {"path": "bridge", "review_reason": "not confirmed frame by frame"}]},
+        {"keep": "c0", "remove": ["c1"], "review": [], "members": [{"path": "c1"}]},
+        {"keep": "b0", "remove": [], "review": ["a0"],
+         "members": [{"path": "a0", "review_reason": "also in the group of a0"}]}]}
+    truth = {"a0": "A", "a1": "A", "b0": "B", "b1": "B", "c0": "C", "c1": "C"}
+    rows = studies.groups_holding(report, truth, ["a0", "bridge"])
+    assert [r["group"] for r in rows] == [1, 3]  # the group of c0 holds neither
+    first, third = rows
+    assert first["keep"] == "a0" and first["kept_as"] == "A" and first["removed"] == 2
+    assert first["members"] == {"a0", "a1", "b1", "bridge"}
+    assert first["wrong_removals"] == ["b1"]  # a B removed in favour of an A
+    assert first["review_others"] == [("bridge", None, "not confirmed frame by frame")]
+    assert third["wrong_removals"] == [] and third["review_others"] == [("a0", "A", "also in the group of a0")]
+    assert studies.groups_holding(report, truth, ["nowhere"]) == []
+
+
+def test_fresh_copy_and_folder_state(tmp_path):
+    """A scratch copy has the same entries, sizes and times as its source (a symlink
+    stays a link); a second copy replaces the first; a change shows in the state."""
+    import os
+
+    from vdedup_lib.io_utils import folder_state, fresh_copy
+
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "a.mp4").write_bytes(b"12345")
+    os.symlink("sub/a.mp4", src / "link.mp4")
+    before = folder_state(src)
+    assert set(before) == {"sub", "sub/a.mp4", "link.mp4"} and before["sub/a.mp4"][0] == 5
+    copy = fresh_copy(src, tmp_path / "scratch", "one")
+    assert copy == tmp_path / "scratch" / "one" and (copy / "link.mp4").is_symlink()
+    assert folder_state(copy)["sub/a.mp4"] == before["sub/a.mp4"]
+    (copy / "extra.txt").write_text("x")
+    assert fresh_copy(src, tmp_path / "scratch", "one") == copy and not (copy / "extra.txt").exists()
+    (src / "sub" / "a.mp4").write_bytes(b"123456")
+    assert folder_state(src) != before
+
+
 def test_stored_tracks_keep_pair_results_on_disk(tmp_path, make_video):
     """A second TrackCache over the same folder finds the first one's pair result on disk."""
     from conftest import make_clip, scene, write_video

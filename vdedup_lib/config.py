@@ -29,7 +29,8 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
 #: * ``vdedup sweep data/sample_videos data/sample_videos/truth.csv
 #:   --epsilons 0.02:0.60:0.02``: F1 1.000, no wrong deletion over 0.10-0.60
 #:   (the end of the sweep) -> 0.35;
-#: * ``python benchmarks/accuracy.py`` (170 synthetic copies, 16 transforms,
+#: * ``python benchmarks/accuracy.py`` (170 synthetic videos: 10 originals and
+#:   160 copies under 16 transforms,
 #:   look-alike distractors): best F1 0.931, no wrong deletion at 0.24-0.26
 #:   (one wrong deletion from 0.28 up) -> 0.25.
 DEFAULT_EPSILON: float = 0.25

@@ -1,8 +1,9 @@
 """The checks behind the notebooks' exercises: each says right or wrong, with a hint.
 
 Every notebook ends with two or three exercises.  The student writes an answer
-in a cell (``answer = ...``) and runs the check cell below it, e.g.
-``exercises.check_trim_similarity(answer, emb)``.  A check computes the right
+in a cell (``answer_1 = ...``: one name per exercise, so a skipped exercise
+never hands the previous answer to the next check) and runs the check cell
+below it, e.g. ``exercises.check_trim_similarity(answer_1, emb)``.  A check computes the right
 answer itself, from the same objects the notebook built (so it stays right
 when the data or the library change), and returns a ``Feedback``: shown in
 Jupyter as a green "Right" or an orange "Not yet" box with a hint.  A check
@@ -55,7 +56,8 @@ class Feedback:
 
 
 def _unanswered(hint: str) -> Feedback:
-    return Feedback(False, "There is no answer yet: set `answer` in the cell above and run both cells.", hint)
+    return Feedback(False, "There is no answer yet: set the answer in the cell above "
+                           "(replace `None`) and run both cells.", hint)
 
 
 def _close(a, b, tolerance: float) -> bool:
@@ -86,13 +88,18 @@ def check_frames_sampled(answer: Optional[Sequence[int]]) -> Feedback:
     """01-1: the frames a default scan takes from a 5 s, a 20 s and a 10-minute video."""
     right = [default_frame_count(d) for d in FRAME_QUESTION_DURATIONS]
     hint = ("One frame per second, but never fewer than 8; past 32 s the cap grows with "
-            "log10 of the length: try `frame_budget(600, seconds_between_frames=1.0, max_frames=32)`.")
+            "log10 of the length, and a long video gets the whole grown cap: "
+            "`frame_budget(600, seconds_between_frames=1.0, max_frames=32)`.")
     if answer is None:
         return _unanswered(hint)
     try:
         got = [int(x) for x in answer]
     except (TypeError, ValueError):
-        return Feedback(False, "Give three whole numbers, e.g. `answer = (8, 16, 32)`.", hint)
+        return Feedback(False, "Give three whole numbers, e.g. `answer_1 = (8, 16, 32)`.", hint)
+    if len(got) != len(right):
+        return Feedback(False, f"Give {len(right)} numbers, one for each length "
+                               f"({', '.join(f'{d:g} s' for d in FRAME_QUESTION_DURATIONS)}), "
+                               f"not {len(got)}.", hint)
     if got == right:
         return Feedback(True, f"{right[0]}, {right[1]} and {right[2]} frames: the minimum, one per "
                               "second, and the cap grown with the length.")
@@ -111,7 +118,7 @@ def check_frame_memory(answer: Optional[Sequence[int]], sample) -> Feedback:
     try:
         as_uint8, as_float32 = (int(x) for x in answer)
     except (TypeError, ValueError):
-        return Feedback(False, "Give two numbers of bytes: `answer = (uint8_bytes, float32_bytes)`.", hint)
+        return Feedback(False, "Give two numbers of bytes: `answer_2 = (uint8_bytes, float32_bytes)`.", hint)
     if (as_uint8, as_float32) == (n, 4 * n):
         return Feedback(True, f"{n:,} bytes as uint8, {4 * n:,} as float32 "
                               f"({sample.frames.shape[0]} frames).")
@@ -123,7 +130,8 @@ def check_longest_video(answer: Optional[str], infos: Iterable) -> Feedback:
     """01-3: the path of the longest readable video (``infos``: the ``VideoInfo`` list)."""
     ok = [i for i in infos if i.status == "ok" and i.duration_seconds]
     longest = max(ok, key=lambda i: i.duration_seconds)
-    hint = "Keep the infos with `status == 'ok'` and take `max(..., key=lambda i: i.duration_seconds)`."
+    hint = ("Only readable files count (`status` 'ok'); each entry of `infos` has a "
+            "`duration_seconds` and a `relpath`, and Python's `max` takes a `key`.")
     if answer is None:
         return _unanswered(hint)
     if str(answer) == longest.relpath:
@@ -140,8 +148,8 @@ def check_trim_similarity(answer: Optional[float], emb, *, a: str = "originals/r
     """02-1: the cosine similarity of two videos' embeddings (3 decimals)."""
     idx = {p: i for i, p in enumerate(emb.paths)}
     right = float(emb.embeddings[idx[a]] @ emb.embeddings[idx[b]])
-    hint = ("The embeddings are L2-normalised, so the cosine similarity is a dot product: "
-            "`emb.embeddings[i] @ emb.embeddings[j]` with `i = emb.paths.index(...)`.")
+    hint = ("The embeddings are L2-normalised (length 1): what does the cosine similarity of "
+            "two such vectors reduce to? `emb.paths` says which row is which video.")
     if answer is None:
         return _unanswered(hint)
     if _close(answer, right, 0.0015):
@@ -175,7 +183,8 @@ def check_first_wrong_deletion(answer: Optional[float], rows: Sequence[dict]) ->
     """03-1: the smallest epsilon of a sweep (``evaluation.sweep_epsilon`` rows) at
     which a wrong deletion is proposed."""
     bad = [r["epsilon"] for r in rows if r["wrong_deletions"] > 0]
-    hint = "Look at the rows of the sweep: `[r['epsilon'] for r in alone if r['wrong_deletions'] > 0]`."
+    hint = ("Each row of `alone` has an `epsilon` and a `wrong_deletions` count, in the "
+            "order of the sweep; the bottom panel of the sweep figure plots them.")
     if answer is None:
         return _unanswered(hint)
     if not bad:
@@ -191,8 +200,9 @@ def check_first_merge(answer: Optional[Iterable[str]], emb, truth: dict) -> Feed
 
     a, b, d = closest_different_pair(emb, truth)
     right = {truth[a], truth[b]}
-    hint = ("With min_samples=1 two groups merge as soon as epsilon reaches the smallest distance "
-            "between videos of different true groups: `studies.closest_different_pair(emb, truth)`.")
+    hint = ("With min_samples=1 two groups merge as soon as epsilon reaches the smallest cosine "
+            "distance (1 - similarity) between two videos of *different* true groups: "
+            "which pair of videos is that?")
     if answer is None:
         return _unanswered(hint)
     got = {answer} if isinstance(answer, str) else set(map(str, answer))

@@ -1,5 +1,7 @@
 """Bottom layer: file writes that survive a crash, JSON reading, the one place
-for the trash folder's name, human-readable formatting, and the package logger.
+for the trash folder's name, human-readable formatting, the package logger,
+and scratch copies of a folder with a record of its state (``fresh_copy``,
+``folder_state``: the notebooks act on copies and check the originals).
 
 Nothing here imports another ``vdedup_lib`` module (except nothing at all): every
 other module may import this one.
@@ -10,6 +12,7 @@ import datetime as _dt
 import json
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -127,3 +130,28 @@ def format_timestamp(t, *, sep: str = " ", timespec: str = "seconds") -> str:
 def now_iso() -> str:
     """The current local time with its UTC offset, to the second."""
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def folder_state(folder) -> dict:
+    """``{relative POSIX path: (size, modification time in ns)}`` of every entry
+    under ``folder``, links not followed: equal before and after means that
+    nothing under ``folder`` was added, removed, resized or rewritten."""
+    folder = Path(folder)
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        st = p.lstat()
+        out[p.relative_to(folder).as_posix()] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def fresh_copy(source, scratch, name: str) -> Path:
+    """A new copy of ``source`` in ``scratch/name`` (an older one there is removed
+    first).  Modification times are kept and symlinks are copied as links, so the
+    copy holds the same files with the same sizes and times."""
+    folder = Path(scratch) / name
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(source, folder, symlinks=True)
+    return folder

@@ -57,7 +57,9 @@ def sample_times(duration: Optional[float], start: float, *, seconds_between_fra
         max_frames = frame_budget(duration, seconds_between_frames=seconds_between_frames,
                                   max_frames=max_frames)
     step = max(seconds_between_frames, duration / max_frames)
-    n = int(duration // step)
+    # duration / (duration / max_frames) can round to just below max_frames
+    # (600 / (600 / 73) = 72.99999...): a tolerance keeps that last frame.
+    n = math.floor(duration / step + 1e-9)
     if n < min_frames:
         n = min_frames
         step = duration / n
@@ -91,10 +93,11 @@ MAX_LOWRES = 3
 
 
 def frames_for_duration(duration: float, *, seconds_between_frames: float = 1.0,
-                        max_frames: int = 32, min_frames: int = 8) -> int:
-    """How many frames ``sample_frames`` takes from a video of ``duration`` seconds."""
+                        max_frames: int = 32, min_frames: int = 8, grow_budget: bool = False) -> int:
+    """How many frames ``sample_frames`` takes from a video of ``duration`` seconds
+    (with ``grow_budget``, the cap that grows with length, as a default scan has)."""
     t = sample_times(duration, 0.0, seconds_between_frames=seconds_between_frames,
-                     max_frames=max_frames, min_frames=min_frames)
+                     max_frames=max_frames, min_frames=min_frames, grow_budget=grow_budget)
     return 0 if t is None else len(t)
 
 def _lowres_level(codec: Optional[str], width: int, height: int, resize: int) -> int:

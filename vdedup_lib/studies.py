@@ -8,6 +8,8 @@ Computations only, no figures (``vdedup_lib.plots`` draws them):
 - ``closest_different_pair`` / ``add_bridge_video``: the pair of different
   videos most at risk of being chained, and a made-up compilation that
   chains them;
+- ``groups_holding``: the report's groups that hold given files, with what
+  each keeps, removes and lists for review against the true groups;
 - ``stored_tracks``: a frame-verification cache whose pair results are kept
   on disk, as a scan's are, so a sweep run again is quick.
 
@@ -143,6 +145,33 @@ def add_bridge_video(emb, path_a: str, path_b: str, *, name: str = "bridge/compi
                    embeddings=np.vstack([emb.embeddings, vec[None]]).astype(np.float32),
                    frame_features=list(emb.frame_features) + [feats],
                    pts_seconds=list(emb.pts_seconds) + [pts], informative=list(emb.informative) + [inf])
+
+
+def groups_holding(report: dict, truth: dict, paths: Sequence[str]) -> list:
+    """The groups of ``report`` (``report.build_report``) that hold any of ``paths``
+    as kept, removed or review file, one dict each:
+
+    - ``group``: the group's number in the report (from 1); ``keep``: its kept file,
+      and ``kept_as`` that file's true group (``truth``, None if not in it);
+    - ``members``: the set of its files; ``removed``: how many it proposes to remove;
+    - ``wrong_removals``: the files it would remove that are of another true group
+      than the kept file (a wrong deletion);
+    - ``review_others``: ``(path, true group or None, review reason)`` of its review
+      files that are of another true group than the kept file.
+    """
+    wanted, out = set(paths), []
+    for k, g in enumerate(report["groups"], 1):
+        members = {g["keep"], *g["remove"], *g["review"]}
+        if not wanted & members:
+            continue
+        kept_as = truth.get(g["keep"])
+        out.append({"group": k, "keep": g["keep"], "kept_as": kept_as, "members": members,
+                    "removed": len(g["remove"]),
+                    "wrong_removals": [p for p in g["remove"] if truth.get(p) != kept_as],
+                    "review_others": [(m["path"], truth.get(m["path"]), m.get("review_reason", ""))
+                                      for m in g["members"]
+                                      if m["path"] in g["review"] and truth.get(m["path"]) != kept_as]})
+    return out
 
 
 def stored_tracks(emb, config=None):

@@ -14,8 +14,8 @@ notebook shows one with ``show(widget)``, which displays it together with a
 state on GitHub, in VS Code or in a PDF, where widgets do not render.  Tests
 drive the widgets from code (``w.slider.value = 0.2``,
 ``w.move_button.click()``); notebook cells never do.  ipywidgets and
-matplotlib are optional extras (``pip install -e .[notebooks]``); nothing else
-in ``vdedup_lib`` imports this module but ``exercises``.
+matplotlib are optional extras (``pip install -e .[notebooks]``); no other
+module of ``vdedup_lib`` imports this one (the notebooks do).
 """
 from __future__ import annotations
 
@@ -59,10 +59,14 @@ class EpsilonExplorer(w.VBox):
     The widget holds the slider and a line of text; the map is its snapshot
     (``show(explorer)`` displays both).  After every change ``dups`` holds the
     ``DuplicateGroups``, (with ``truth``) ``scores`` the pairwise
-    ``PairScores`` of the groups (``evaluation.score_groups``: the same
-    precision, recall and F1 as the sweep), ``png`` the map (its title repeats
-    the scores) and ``summary.value`` the text.  Only the grouping is redone
-    (fast); the report's frame verification is not.
+    ``PairScores`` of DBSCAN's groups as they are (``evaluation.score_groups``:
+    precision, recall and F1 over pairs, with no wrong deletions counted, as
+    no file is kept), ``png`` the map (its title repeats the scores) and
+    ``summary.value`` the text.  They are not the sweep's numbers
+    (``evaluation.sweep_epsilon`` scores the report's groups, rebuilt around
+    kept files by ``grouping.group_around_keeps``), so at one epsilon the
+    two may differ.  Only the grouping is redone (fast); the report's frame
+    verification is not.
     """
 
     def __init__(self, emb, coords: np.ndarray, *, truth: Optional[dict] = None,

@@ -14,7 +14,8 @@ Every function takes what the pipeline already produces (``SampledFrames``,
 they show live in the stage modules and ``vdedup_lib.studies``, the decoding of
 thumbnails in ``vdedup_lib.thumbnails``.  All names are importable from
 ``vdedup_lib.plots`` itself.  matplotlib is an optional extra (``pip install -e
-.[notebooks]``); only this package, ``widgets`` and ``exercises`` import it.
+.[notebooks]``); only this package, ``widgets`` and ``vdedup calibrate --plot``
+(``cli``) import it.
 Importing the package lets text fall back to an installed CJK font
 (``use_fallback_fonts``).
 """
