@@ -46,6 +46,9 @@ def clips(tmp_path_factory):
     write_video(d / "other_pip.mp4", in_picture(other, other, scale=0.6, x=0.06, y=0.34), fps=FPS)
     # ... and over the source's own background
     write_video(d / "other_on_src.mp4", in_picture(other, src, scale=0.6, x=0.06, y=0.34), fps=FPS)
+    # a picture in a picture larger than the source (twice the size, the inset at 0.6 of it)
+    big = [cv2.resize(f, (2 * W, 2 * H), interpolation=cv2.INTER_LINEAR) for f in src]
+    write_video(d / "big_pip.mp4", in_picture(big, big, scale=0.6, x=0.3, y=0.05), fps=FPS)
     return d
 
 
@@ -93,3 +96,15 @@ def test_evidence_with_an_inset_round_trips(clips):
     back = PairEvidence.from_dict(ev.to_dict())
     assert back.inset_in == "b" and back.inset_box == pytest.approx(ev.inset_box, abs=1e-3)
 
+
+def test_the_picture_itself_is_kept_over_a_larger_picture_in_picture_copy(clips):
+    from vdedup_lib.dataset import sample_frames
+    from vdedup_lib.keep import KeepStep, choose_keep
+    from vdedup_lib.verify import TrackCache
+
+    paths = ["big_pip.mp4", "src.mp4"]
+    infos = {p: sample_frames(clips / p, root=clips).info.to_dict() for p in paths}
+    # more pixels in the inset (154x116) than in the source (128x96): only the inset says which is the copy
+    d = choose_keep(paths, infos, tracks=TrackCache(clips))
+    assert d.path == "src.mp4", (d.step, d.reason)
+    assert d.step == KeepStep.FIELD_OF_VIEW and "inside another picture" in d.reason, d.reason
