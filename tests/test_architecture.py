@@ -17,7 +17,7 @@ LAYERS = {
     "config": 0, "io_utils": 0, "device": 0,
     "dataset": 1, "sampling": 1, "sampling_plan": 1, "listing": 1, "thumbnails": 1,
     "encoder": 2, "cnn": 2, "cache": 2,
-    "clustering": 3, "verify": 3, "tracks": 3, "alignment": 3, "takes": 3, "verified": 3, "keep": 3,
+    "clustering": 3, "verify": 3, "tracks": 3, "alignment": 3, "insets": 3, "takes": 3, "verified": 3, "keep": 3,
     "grouping": 3,
     "report": 4,
     "pipeline": 5,

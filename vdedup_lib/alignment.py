@@ -19,6 +19,12 @@
   frames of the shorter one on the line (a copy slowed to 0.77x holds 1.3
   frames per frame of the original: all of them are found).
 
+A pair the whole frames do not verify is searched once more as a *picture in
+a picture* (``insets``): a square window of one video's frames (the inset)
+against the other's whole frames, with a stricter frame match
+(``insets.MIN_INSET_NCC``); ``PairEvidence.inset_in`` and ``inset_box`` say
+where it was found.
+
 A pair is *verified* when its coverage is at least ``MIN_COVERAGE`` with at
 least ``MIN_MATCHED_FRAMES`` matched frames.  Two different videos that share
 only an intro then cover each other by the intro's (small) weight only.  Known
@@ -117,6 +123,12 @@ class PairEvidence:
     rotation_degrees: int = 0
     #: The verdict; ``VERIFIED`` exactly when ``verified``.
     outcome: PairOutcome
+    #: ``"a"`` or ``"b"`` when that video shows the other as a picture inside
+    #: its picture (``insets``); ``""`` for a whole-frame match.
+    inset_in: str = ""
+    #: The inset's square window in that video's (border-cropped) frame,
+    #: ``(x, y, width, height)`` as fractions of the frame side; ``()`` when none.
+    inset_box: tuple = ()
 
     def to_dict(self) -> dict:
         """JSON-friendly dict (rounded numbers)."""
@@ -132,6 +144,7 @@ class PairEvidence:
         d["verified"] = bool(self.verified)
         d["mirrored"] = bool(self.mirrored)
         d["outcome"] = self.outcome.value
+        d["inset_box"] = [round(float(x), 4) for x in self.inset_box]
         return d
 
     @classmethod
@@ -142,6 +155,7 @@ class PairEvidence:
             d[k] = tuple(d[k])
         d["aligned"] = [tuple(x) for x in d.get("aligned", [])]
         d["outcome"] = PairOutcome(d["outcome"])
+        d["inset_box"] = tuple(d.get("inset_box", ()))
         return cls(**d)
 
 
@@ -242,7 +256,7 @@ class _Line:
 
 
 def _ranked_matrices(a: FrameTrack, b: FrameTrack, *, a_short: bool, w: np.ndarray, mirror: bool,
-                     rotate: bool, max_zoom_index: Optional[int]) -> list:
+                     rotate: bool, max_zoom_index: Optional[int], min_ncc: float = MIN_FRAME_NCC) -> list:
     """``[(bound, cfg, s, m)]``: NCC ``s [T_short, T_long]`` and match mask ``m`` of
     each configuration, best upper bound on the score first."""
     short, long_ = (a, b) if a_short else (b, a)
@@ -253,7 +267,7 @@ def _ranked_matrices(a: FrameTrack, b: FrameTrack, *, a_short: bool, w: np.ndarr
         s = _similarity(a, b, cfg)
         if not a_short:
             s = s.T
-        m = (s >= MIN_FRAME_NCC) & valid
+        m = (s >= min_ncc) & valid
         bound = float((w * np.where(m, s, 0.0).max(axis=1)).sum() / w_total)
         out.append((bound, cfg, s, m))
     out.sort(key=lambda c: -c[0])
@@ -388,7 +402,7 @@ def _refine_line(best: _Line, *, w: np.ndarray, speeds: Sequence[float]) -> _Lin
 
 def _best_line(a: FrameTrack, b: FrameTrack, *, a_short: bool, w: np.ndarray,
                speeds: Sequence[float], mirror: bool, rotate: bool,
-               max_zoom_index: Optional[int]) -> Optional[_Line]:
+               max_zoom_index: Optional[int], min_ncc: float = MIN_FRAME_NCC) -> Optional[_Line]:
     """The alignment with the highest NCC-weighted coverage over every
     configuration and speed; None when none has MIN_MATCHED_FRAMES matches.
 
@@ -399,8 +413,8 @@ def _best_line(a: FrameTrack, b: FrameTrack, *, a_short: bool, w: np.ndarray,
     # speeds closest to 1 first, so a tie keeps the plainer explanation
     order = sorted(speeds, key=lambda r: abs(math.log(r)))
     best = None
-    for bound, cfg, s, m in _ranked_matrices(a, b, a_short=a_short, w=w, mirror=mirror,
-                                             rotate=rotate, max_zoom_index=max_zoom_index):
+    for bound, cfg, s, m in _ranked_matrices(a, b, a_short=a_short, w=w, mirror=mirror, rotate=rotate,
+                                             max_zoom_index=max_zoom_index, min_ncc=min_ncc):
         if best is not None and bound <= best.score:
             break  # no alignment of this configuration can beat the best one
         best = _search_matrix(cfg, s, m, w, order, best)
@@ -425,15 +439,19 @@ def _frame_weights(a: FrameTrack, b: FrameTrack, weights_a, weights_b) -> tuple:
 def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray] = None,
                 weights_b: Optional[np.ndarray] = None, speeds: Sequence[float] = SPEEDS,
                 mirror: bool = True, rotate: bool = True, max_zoom_index: Optional[int] = None,
+                insets: bool = True, min_frame_ncc: float = MIN_FRAME_NCC,
                 names: tuple = ("a", "b")) -> PairEvidence:
     """Compare two tracks frame by frame: best alignment ``t_b = speed * t_a + offset``
     over ``speeds``, centre zooms, (with ``mirror``) a horizontal flip and (with
-    ``rotate``) ``b`` turned by 90 degrees either way.
+    ``rotate``) ``b`` turned by 90 degrees either way.  With ``insets``, a pair
+    the whole frames do not verify is compared once more as a picture in a
+    picture: a window of one video's frames against the other's whole frames
+    (``_inset_evidence``); its evidence replaces the first only when verified.
 
     ``weights_a`` / ``weights_b`` are per-frame weights (IDF, see
     ``tracks.idf_weights``); None = uniform.  ``max_zoom_index`` limits the zooms
-    tried to the first ones of the tracks (for cost measurements).  ``names``
-    are used in ``summary``.
+    tried to the first ones of the tracks (for cost measurements).  Two frames
+    match at NCC >= ``min_frame_ncc``.  ``names`` are used in ``summary``.
     """
     if a.seconds_between_frames != b.seconds_between_frames:
         raise ValueError("tracks must share seconds_between_frames "
@@ -450,12 +468,51 @@ def verify_pair(a: FrameTrack, b: FrameTrack, *, weights_a: Optional[np.ndarray]
     if w.sum() <= 0:  # every informative frame is everywhere: nothing to weigh by
         w = short.informative.astype(float)
     best = _best_line(a, b, a_short=a_short, w=w, speeds=speeds, mirror=mirror, rotate=rotate,
-                      max_zoom_index=max_zoom_index)
+                      max_zoom_index=max_zoom_index, min_ncc=min_frame_ncc)
     if best is None:
-        return failed_evidence(PairOutcome.NO_ALIGNMENT,
-                               f"fewer than {MIN_MATCHED_FRAMES} frames match on any alignment "
-                               f"(frame NCC >= {MIN_FRAME_NCC})")
-    return _evidence(a, b, best, a_short=a_short, names=names)
+        ev = failed_evidence(PairOutcome.NO_ALIGNMENT,
+                             f"fewer than {MIN_MATCHED_FRAMES} frames match on any alignment "
+                             f"(frame NCC >= {min_frame_ncc})")
+    else:
+        ev = _evidence(a, b, best, a_short=a_short, names=names)
+    if not ev.verified and insets:
+        ev = _inset_evidence(a, b, wa=wa, wb=wb, speeds=speeds, names=names) or ev
+    return ev
+
+
+def _inset_evidence(a: FrameTrack, b: FrameTrack, *, wa: np.ndarray, wb: np.ndarray,
+                    speeds: Sequence[float], names: tuple) -> Optional[PairEvidence]:
+    """The verified evidence of ``b`` shown as a picture inside ``a``'s picture or
+    ``a`` inside ``b``'s (``insets.find_inset``: the window of the container's
+    frames that best matches the other's whole frames, then the line search on
+    that window's thumbnails, whole frames of the other side, no mirror, zoom or
+    turn; frames match at ``insets.MIN_INSET_NCC``), the better of the two;
+    None when neither verifies."""
+    from .insets import MIN_INSET_NCC, find_inset, inset_track
+
+    found = []
+    for holder in ("b", "a"):
+        box, other = (b, a) if holder == "b" else (a, b)
+        if box.frames is None:
+            continue
+        hit = find_inset(box, other)
+        if hit is None:
+            continue
+        (x, y, side), _ = hit
+        window = inset_track(box, (x, y, side))
+        pair = (a, window) if holder == "b" else (window, b)
+        ev = verify_pair(*pair, weights_a=wa, weights_b=wb, speeds=speeds, mirror=False, rotate=False,
+                         max_zoom_index=1, insets=False, min_frame_ncc=MIN_INSET_NCC, names=names)
+        if ev.verified:
+            n = float(box.frames.shape[1])
+            ev.inset_in, ev.inset_box = holder, (x / n, y / n, side / n, side / n)
+            shown, inside = (names[0], names[1]) if holder == "b" else (names[1], names[0])
+            rest = ev.reason[len("frames match: ") + len(ev.summary):]
+            ev.summary += (f", {shown} shown inside {inside} as a picture {side / n:.0%} of its side "
+                           f"at ({x / n:.0%}, {y / n:.0%})")
+            ev.reason = f"frames match: {ev.summary}{rest}"
+            found.append(ev)
+    return max(found, key=lambda e: (e.coverage, e.frame_similarity), default=None)
 
 
 def _evidence(a: FrameTrack, b: FrameTrack, best: _Line, *, a_short: bool, names: tuple) -> PairEvidence:

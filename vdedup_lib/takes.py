@@ -160,11 +160,22 @@ class TakeCheck:
 # Aligned frames
 # ---------------------------------------------------------------------------
 
-def _geometry(frame: np.ndarray, zoom: float, *, mirrored: bool = False, rotation: int = 0) -> np.ndarray:
-    """``frame`` (float32, square) at a centre ``zoom``, mirrored and turned as the match was."""
+def _geometry(frame: np.ndarray, zoom: float, *, mirrored: bool = False, rotation: int = 0,
+              box: tuple = (), detail: int = 0) -> np.ndarray:
+    """``frame`` (float32, square) at a centre ``zoom``, mirrored and turned as the match was;
+    with ``box`` (fractions ``(x, y, width, height)``) only that window (an inset,
+    ``alignment.PairEvidence.inset_box``) brought up to the full side; with
+    ``detail`` (pixels) brought down to that side and back, so a whole frame holds
+    no finer detail than the inset it is compared with."""
     import cv2
 
     side = frame.shape[0]
+    if box:
+        x, y, w, h = (int(round(v * side)) for v in box)
+        frame = cv2.resize(frame[y:y + h, x:x + w], (side, side), interpolation=cv2.INTER_LINEAR)
+    elif detail:
+        frame = cv2.resize(cv2.resize(frame, (detail, detail), interpolation=cv2.INTER_AREA),
+                           (side, side), interpolation=cv2.INTER_LINEAR)
     if zoom < 1.0:
         m = int(round(side * (1 - zoom) / 2))
         frame = cv2.resize(frame[m:side - m, m:side - m], (side, side), interpolation=cv2.INTER_AREA)
@@ -205,10 +216,12 @@ def aligned_frames(a: FrameTrack, b: FrameTrack, ev: PairEvidence, *,
     if len(rows) > max_pairs:
         rows = [rows[k] for k in np.unique(np.linspace(0, len(rows) - 1, max_pairs).round().astype(int))]
     geometry = {"mirrored": ev.mirrored, "rotation": ev.rotation_degrees}
+    geometry_a = _inset_geometry(ev, "a")
+    geometry.update(_inset_geometry(ev, "b"))
     cache: dict = {}
     ia, ib, fa, fb = [], [], [], []
     for i in rows:
-        x = _blurred(a, i, ev.zooms[0])
+        x = _blurred(a, i, ev.zooms[0], **geometry_a)
         t_b = ev.speed * a.pts_seconds[i] + ev.offset_seconds
         near = np.flatnonzero((np.abs(b.pts_seconds - t_b) <= (SEARCH_SAMPLES + 0.5) * step) & b.informative)
         best, best_ncc = None, MIN_FRAME_NCC
@@ -226,6 +239,19 @@ def aligned_frames(a: FrameTrack, b: FrameTrack, ev: PairEvidence, *,
     empty = np.zeros((0, CHECK_SIDE, CHECK_SIDE), np.float32)
     return (np.array(ia, int), np.array(ib, int), np.array(fa) if fa else empty,
             np.array(fb) if fb else empty)
+
+
+def _inset_geometry(ev: PairEvidence, side: str) -> dict:
+    """``_geometry``'s inset arguments for video ``side`` ("a" / "b") of ``ev``: its
+    window when it holds the other as an inset, the inset's detail when it is
+    the one shown inside the other; nothing for a whole-frame match."""
+    box = tuple(getattr(ev, "inset_box", ()) or ())
+    holder = getattr(ev, "inset_in", "")
+    if not box or not holder:
+        return {}
+    if holder == side:
+        return {"box": box}
+    return {"detail": max(2, int(round(CHECK_SIDE * min(box[2], box[3]))))}
 
 
 def _between_frames(x: np.ndarray, b: FrameTrack, j: int, t_b: float, cache: dict, geometry: dict,

@@ -11,7 +11,7 @@ re-edited.  So grouping runs in two stages (``verified_distances``):
 2. **Confirm.**  Each candidate pair is compared frame by frame
    (``verify_pair``) and the result decides the distance DBSCAN sees.
 
-The pieces live in five modules:
+The pieces live in six modules:
 
 * ``tracks``: each video densely sampled into 32x32 grey thumbnails
   (``frame_track``, ``FrameTrack``), and the IDF weights of frames
@@ -19,6 +19,8 @@ The pieces live in five modules:
 * ``alignment``: the frame x frame comparison of two tracks: match masks, the
   search for the best line ``t_long = speed * t_short + offset``
   (``verify_pair``), its result (``PairEvidence``, ``PairOutcome``);
+* ``insets``: a pair the whole frames do not verify, searched for a picture
+  in a picture (a window of one video's frames that holds the other);
 * ``takes``: before a removal, whether the aligned frames differ the way
   copies do or the way two takes of one scene do (``copy_or_take``);
 * ``verify`` (here): ``TrackCache`` (each video's verification frames taken
@@ -48,7 +50,7 @@ from .alignment import (ALIGNED_SHOWN, FRAME_TOLERANCE, MIN_COVERAGE, MIN_FRAME_
                         MIN_MATCHED_FRAMES, SPEEDS, PairEvidence, PairOutcome, failed_evidence,
                         frame_match_masks, verify_pair)
 from .io_utils import get_logger
-from . import takes
+from . import insets as _insets, takes
 from .takes import TakeCheck, TakeVerdict, copy_or_take  # noqa: F401 (re-exported)
 from .tracks import (MAX_FRAMES, PIP_ZOOM, SECONDS_BETWEEN_FRAMES, THUMB_SIDE, ZOOMS,  # noqa: F401 (re-exported)
                      FrameTrack, frame_track, idf_weights, pair_spacing, regrid, track_from_frames)
@@ -91,8 +93,10 @@ UNCONFIRMED_DISTANCE = 1.0
 #: Version of what the on-disk pair store holds (part of ``store_fingerprint``):
 #: 2 added ``PairEvidence.outcome``; 3: lines refined after the grid, the longer
 #: video's coverage counted end to end, relative low-information flags, and
-#: the copy-or-take checks (``TrackCache.copy_or_take``).
-PAIR_STORE_FORMAT = 3
+#: the copy-or-take checks (``TrackCache.copy_or_take``); 4: pairs the whole
+#: frames do not verify are searched for a picture in a picture
+#: (``insets``; ``PairEvidence.inset_in`` / ``inset_box``).
+PAIR_STORE_FORMAT = 4
 
 
 class TrackCache:
@@ -108,12 +112,14 @@ class TrackCache:
 
     def __init__(self, root, *, max_frames: int = MAX_FRAMES, zooms: Sequence[float] = ZOOMS,
                  speeds: Sequence[float] = SPEEDS, mirror: bool = True, use_idf: bool = True,
-                 rotate: bool = True, store=None, frames=None):
+                 rotate: bool = True, insets: bool = True, store=None, frames=None):
         """``store`` (a ``cache.PairCache`` made with ``store_fingerprint``) keeps
         match masks and pair results on disk between runs: a re-scan of an
         unchanged folder decodes nothing for verification.  ``frames`` (a
         ``cache.TrackFrameStore``, ``VideoEmbeddings.track_frames``: ``get(relpath)``)
-        gives the verification frames the scan's pass sampled."""
+        gives the verification frames the scan's pass sampled.  ``insets``: a
+        pair the whole frames do not verify is compared as a picture in a
+        picture too (``alignment.verify_pair``, ``insets``)."""
         self.root = Path(root)
         self.store = store
         self.frames = frames
@@ -124,6 +130,7 @@ class TrackCache:
         self.mirror = mirror
         self.use_idf = use_idf
         self.rotate = rotate
+        self.insets = insets
         self._tracks: dict = {}
         self._pairs: dict = {}
         self._masks: dict = {}
@@ -189,6 +196,8 @@ class TrackCache:
 
         d = {"format": CACHE_FORMAT, "max_frames": self.max_frames, "zooms": self.zooms,
              "speeds": self.speeds, "mirror": self.mirror, "rotate": self.rotate, "thumb": THUMB_SIDE,
+             "insets": [self.insets, _insets.INSET_SIZES, _insets.COARSE_SIDE, _insets.MIN_INSET_NCC,
+                        _insets.MIN_SEARCH_SCORE],
              "spacing": SECONDS_BETWEEN_FRAMES, "ncc": MIN_FRAME_NCC, "coverage": MIN_COVERAGE,
              "matched": MIN_MATCHED_FRAMES, "pair_format": PAIR_STORE_FORMAT,
              "takes": [takes.MIN_MOTION_AGREEMENT, takes.MAX_STILL_CHANGE]}
@@ -279,7 +288,7 @@ class TrackCache:
         if wb is not None:
             wb = regrid(wb, self.own_track(rel_b, duration_b).pts_seconds, b.pts_seconds)
         return verify_pair(a, b, weights_a=wa, weights_b=wb, speeds=self.speeds, mirror=self.mirror,
-                           rotate=self.rotate,
+                           rotate=self.rotate, insets=self.insets,
                            names=(Path(rel_a).name, Path(rel_b).name))
 
     def copy_or_take(self, rel_a: str, rel_b: str, duration_a=None, duration_b=None) -> TakeCheck:

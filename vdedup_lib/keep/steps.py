@@ -81,10 +81,18 @@ def span(j, a, b) -> Optional[Verdict]:
 
 
 def field_of_view(j, a, b) -> Optional[Verdict]:
-    """The wider picture: the verifier matched the other as a centre zoom of it."""
+    """The wider picture: the verifier matched the other as a centre zoom of it;
+    or the whole picture, where the other shows it only as a picture inside its
+    own (``PairEvidence.inset_in``: a picture-in-picture reformat)."""
     ev = j.evidence(a, b)
     if ev is None:
         return None
+    holder = getattr(ev, "inset_in", "")
+    if holder in ("a", "b"):
+        side = f"{ev.inset_box[2]:.0%}" if len(ev.inset_box) >= 3 else "part"
+        return Verdict(1 if holder == "a" else 0, KeepStep.FIELD_OF_VIEW,
+                       f"kept: the picture itself (the other shows it as a picture {side} of its side "
+                       "inside another picture)")
     za, zb = ev.zooms
     if za < 1.0 and zb >= 1.0:
         return Verdict(0, KeepStep.FIELD_OF_VIEW,
