@@ -108,3 +108,24 @@ def test_the_picture_itself_is_kept_over_a_larger_picture_in_picture_copy(clips)
     d = choose_keep(paths, infos, tracks=TrackCache(clips))
     assert d.path == "src.mp4", (d.step, d.reason)
     assert d.step == KeepStep.FIELD_OF_VIEW and "inside another picture" in d.reason, d.reason
+
+
+def test_a_file_shown_only_inside_the_kept_file_is_never_removed(clips, tmp_path):
+    """When another step keeps the picture-in-picture file (here a reference folder,
+    ``--keep-in``), the video it shows inside is listed for review, not removed."""
+    import shutil
+
+    from vdedup_lib.config import Config
+    from vdedup_lib.encoder import encode_videos
+    from vdedup_lib.pipeline import group_and_report
+
+    (tmp_path / "ref").mkdir()
+    shutil.copy2(clips / "src.mp4", tmp_path / "src.mp4")
+    shutil.copy2(clips / "pip.mp4", tmp_path / "ref" / "pip.mp4")
+    cfg = Config(videos_dir=tmp_path, use_cache=False, keep_in=(tmp_path / "ref",))
+    report = group_and_report(encode_videos(config=cfg, progress=False), cfg)
+    (g,) = [g for g in report["groups"] if "src.mp4" in [m["path"] for m in g["members"]]]
+    assert g["keep"] == "ref/pip.mp4" and g["remove"] == [] and g["review"] == ["src.mp4"]
+    (m,) = g["members"]
+    assert m["verification"]["inset_in"] == "a"
+    assert "picture inside" in m["review_reason"], m

@@ -170,6 +170,9 @@ def _member(k: int, i: int, dups: DuplicateGroups, paths: list, infos: list, tra
     elif ev is not None and ev.b_coverage < MIN_COVERAGE:
         m["review_reason"] = (f"only {ev.b_coverage:.0%} of it is found in the kept file "
                               f"({ev.summary}): it holds more than the kept file")
+    elif ev is not None and ev.inset_in == "a":  # kept by --keep-in, --prefer or its span
+        m["review_reason"] = ("the kept file shows it only as a picture inside its own picture "
+                              f"({ev.summary}): this file is the picture itself")
     elif ev is not None:  # about to be removed: a take or a variant never is
         check = tracks.copy_or_take(paths[k], paths[i], infos[k].get("duration_seconds"),
                                     infos[i].get("duration_seconds"))
