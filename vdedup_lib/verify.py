@@ -50,7 +50,7 @@ from .alignment import (ALIGNED_SHOWN, FRAME_TOLERANCE, MIN_COVERAGE, MIN_FRAME_
                         MIN_MATCHED_FRAMES, SPEEDS, PairEvidence, PairOutcome, failed_evidence,
                         frame_match_masks, verify_pair)
 from .io_utils import get_logger
-from . import insets as _insets, takes
+from . import insets as _insets, takes, tracks as _tracks
 from .takes import TakeCheck, TakeVerdict, copy_or_take  # noqa: F401 (re-exported)
 from .tracks import (MAX_FRAMES, PIP_ZOOM, SECONDS_BETWEEN_FRAMES, THUMB_SIDE, ZOOMS,  # noqa: F401 (re-exported)
                      FrameTrack, frame_track, idf_weights, pair_spacing, regrid, track_from_frames)
@@ -197,10 +197,15 @@ class TrackCache:
         d = {"format": CACHE_FORMAT, "max_frames": self.max_frames, "zooms": self.zooms,
              "speeds": self.speeds, "mirror": self.mirror, "rotate": self.rotate, "thumb": THUMB_SIDE,
              "insets": [self.insets, _insets.INSET_SIZES, _insets.COARSE_SIDE, _insets.MIN_INSET_NCC,
-                        _insets.MIN_SEARCH_SCORE],
+                        _insets.MIN_SEARCH_SCORE, _insets.SEARCH_FRAMES, _insets.TOP_WINDOWS,
+                        _insets.REFINE_STEPS],
              "spacing": SECONDS_BETWEEN_FRAMES, "ncc": MIN_FRAME_NCC, "coverage": MIN_COVERAGE,
              "matched": MIN_MATCHED_FRAMES, "pair_format": PAIR_STORE_FORMAT,
-             "takes": [takes.MIN_MOTION_AGREEMENT, takes.MAX_STILL_CHANGE]}
+             "tolerance": FRAME_TOLERANCE, "low_info": [_tracks.FLAT_STD, _tracks.RELATIVE_LOW_INFO],
+             # every constant a stored copy verdict depends on: a code change to one of
+             # them must not leave an old "copy" verdict allowing a removal
+             "takes": [takes.MIN_MOTION_AGREEMENT, takes.MAX_STILL_CHANGE, takes.MIN_MOTION_FRACTION,
+                       takes.STILL_FRACTION, takes.STILL_PIXEL_DIFFERENCE, takes.MAX_OVERLAY]}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def _stored(self, kind: str, rel_a: str, rel_b: str, extra: str = ""):
