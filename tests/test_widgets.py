@@ -279,3 +279,23 @@ def test_the_kept_file_is_never_removed_even_if_ticked_from_code(review):
     w.confirm_button.click()
     assert (root / "keep.mp4").is_file() and [o.path for o in w.results[-1].done] == [
         "a/copy1.mp4", "a/copy2.mp4"]
+
+
+def test_a_file_listed_in_two_groups_has_one_tick(tmp_path, make_video):
+    """A file removed in one group and listed for review in another (groups built around
+    kept files) gets one card, shown in both groups: the tick the person sees is the one
+    that decides."""
+    root = tmp_path / "videos"
+    report = make_report(root, make_video)
+    report["groups"].append({"keep": "chained.mp4", "keep_reason": "", "remove": [],
+                             "review": ["a/copy1.mp4"],
+                             "members": [{"path": "a/copy1.mp4", "similarity_to_keep": 0.7}]})
+    review = DeletionReview(find_duplicates_to_remove(report), report=report)
+    def shown(widget, target):  # how many times target appears in the widget tree
+        kids = getattr(widget, "children", ())
+        return (widget is target) + sum(shown(k, target) for k in kids)
+
+    assert shown(review, review._cards["a/copy1.mp4"]) == 2
+    assert "a/copy1.mp4" in review.selected()
+    review.checkboxes["a/copy1.mp4"].value = False
+    assert "a/copy1.mp4" not in review.selected()

@@ -247,6 +247,8 @@ class DeletionReview(w.VBox):
                       layout=w.Layout(margin="6px 0"))
 
     def _card(self, g, path: str, thumbs: dict, height: int) -> w.VBox:
+        if path in self._cards:  # listed in two groups (review in the second): one card,
+            return self._cards[path]  # shown in both, so one tick decides for the file
         sh = self._shared
         img = w.Image(value=_jpeg(thumbs.get(path), height), format="jpeg", layout=sh["image"])
         self._labels[path] = w.HTML(layout=sh["label"], style=sh["html_style"])
