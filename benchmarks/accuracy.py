@@ -77,6 +77,7 @@ from vdedup_lib.clustering import choose_keep, find_duplicates  # noqa: E402
 from vdedup_lib.config import DEFAULT_EPSILON, Config  # noqa: E402
 from vdedup_lib.evaluation import (TRANSFORMS, evaluate_report, make_transformed_copies,  # noqa: E402
                                    read_truth, score_groups)
+from vdedup_lib.grouping import linked_sets  # noqa: E402
 
 ORIGINALS = ROOT / "data" / "sample_videos" / "originals"
 SOURCES = ["astronaut.mp4", "bikes.mp4", "bunny.mp4", "carphone.mp4", "city.mpg", "rocket.mp4",
@@ -129,21 +130,10 @@ def recall_per_transform(groups, kinds, truth):
 
 
 def components(paths, linked):
-    """Connected components (size >= 2) of the graph with edges ``linked``."""
-    parent = {p: p for p in paths}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in linked:
-        parent[find(a)] = find(b)
-    comp = {}
-    for p in paths:
-        comp.setdefault(find(p), []).append(p)
-    return [sorted(g) for g in comp.values() if len(g) > 1]
+    """Connected components (size >= 2) of the graph with edges ``linked``, in path order."""
+    order = {p: k for k, p in enumerate(paths)}
+    return sorted((sorted(g) for g in linked_sets(linked) if len(g) > 1),
+                  key=lambda g: min(order[p] for p in g))
 
 
 def best_threshold(paths, truth, sim, values, group_at):

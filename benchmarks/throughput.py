@@ -293,22 +293,11 @@ def vpdq_match_percent(hashes: list):
     return pct
 
 
-def components(n: int, pairs) -> list:
-    """Connected components (of size > 1) of ``n`` nodes joined by ``pairs``."""
-    parent = list(range(n))
+def components(pairs) -> list:
+    """Connected components (of size > 1) of the nodes joined by ``pairs``, in node order."""
+    from vdedup_lib.grouping import linked_sets
 
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in pairs:
-        parent[root(i)] = root(j)
-    groups: dict = {}
-    for i in range(n):
-        groups.setdefault(root(i), []).append(i)
-    return [g for g in groups.values() if len(g) > 1]
+    return sorted(sorted(int(i) for i in g) for g in linked_sets(pairs) if len(g) > 1)
 
 
 def vpdq_hash_isolated(path: str) -> tuple:
@@ -363,8 +352,8 @@ def vpdq_child(list_file: str, root: str) -> dict:
     name = lambda gs: [[rel[i] for i in g] for g in gs]  # noqa: E731
     return {"videos": len(files), "frames_hashed": frames, "errors": failed["error"],
             "crashed": failed["crashed"], "hash_seconds": t1 - t0, "match_seconds": t2 - t1,
-            "groups": name(components(len(files), zip(*np.nonzero(match | match.T)))),
-            "groups_both_ways": name(components(len(files), zip(*np.nonzero(match & match.T))))}
+            "groups": name(components(zip(*np.nonzero(match | match.T)))),
+            "groups_both_ways": name(components(zip(*np.nonzero(match & match.T))))}
 
 
 class StageClock(importlib.abc.MetaPathFinder):

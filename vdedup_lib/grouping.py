@@ -553,6 +553,22 @@ def possible_duplicates(dups, groups: Sequence[KeptGroup], *,
         else:
             outcome, reason = getattr(ev.outcome, "value", str(ev.outcome)), ev.reason
         pairs.append((i, j, float(s), outcome, reason))
+    where = {x: k for k, rows in enumerate(linked_sets((p[0], p[1]) for p in pairs)) for x in rows}
+    sets: dict = {}
+    for p in pairs:
+        sets.setdefault(where[p[0]], []).append(p)
+    out = [PossibleDuplicate(rows=sorted({r for p in ps for r in p[:2]}),
+                             similarity=max(p[2] for p in ps),
+                             pairs=sorted(ps, key=lambda p: (-p[2], p[0], p[1])))
+           for ps in sets.values()]
+    out.sort(key=lambda d: (-d.similarity, d.rows[0]))
+    return out
+
+
+def linked_sets(edges) -> list:
+    """The connected components of the graph whose edges are ``edges`` (pairs of
+    hashable nodes), each a list of its nodes; a node in no edge is in none.
+    Union-find with path halving (no scipy: a re-scan imports none)."""
     parent: dict = {}
 
     def find(x):
@@ -561,14 +577,10 @@ def possible_duplicates(dups, groups: Sequence[KeptGroup], *,
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
-    for i, j, *_ in pairs:
-        parent[find(i)] = find(j)
+
+    for a, b in edges:
+        parent[find(a)] = find(b)
     sets: dict = {}
-    for p in pairs:
-        sets.setdefault(find(p[0]), []).append(p)
-    out = [PossibleDuplicate(rows=sorted({r for p in ps for r in p[:2]}),
-                             similarity=max(p[2] for p in ps),
-                             pairs=sorted(ps, key=lambda p: (-p[2], p[0], p[1])))
-           for ps in sets.values()]
-    out.sort(key=lambda d: (-d.similarity, d.rows[0]))
-    return out
+    for x in parent:
+        sets.setdefault(find(x), []).append(x)
+    return list(sets.values())

@@ -134,6 +134,7 @@ class TrackCache:
         self._tracks: dict = {}
         self._pairs: dict = {}
         self._masks: dict = {}
+        self._remembered: dict = {}  # ``remembered`` values, also without a store
         #: ``{relpath: weights}`` set by ``set_weights`` (IDF); pairs use them.
         self.weights: dict = {}
 
@@ -221,8 +222,8 @@ class TrackCache:
         re-scan of unchanged files reads it back instead (e.g. the keep rule's
         frame measures, ``keep.rule.GroupJudge.stats``)."""
         digest = hashlib.sha256(what.encode()).hexdigest()
-        memo = self.__dict__.setdefault("_remembered", {})  # also without a store: a sweep's
-        if (kind, rel_a, rel_b, digest) in memo:               # reports share the measures
+        memo = self._remembered  # a sweep's reports share the measures, store or not
+        if (kind, rel_a, rel_b, digest) in memo:
             return memo[(kind, rel_a, rel_b, digest)]
         skey, hit = self._stored(kind, rel_a, rel_b, digest)
         if hit is not None and "value" in hit:
