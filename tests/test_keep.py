@@ -302,3 +302,47 @@ def test_judges_of_one_track_cache_share_the_frame_measurements(degraded, monkey
     assert GroupJudge(infos, tracks=tracks).stats(*paths) == first and decoded == []
     GroupJudge(infos, tracks=TrackCache(degraded)).stats(*paths)  # another cache: decodes again
     assert decoded
+
+
+def _span_verdict(ev, duration_a: float, duration_b: float):
+    """``keep.steps.span`` on one pair's frame evidence (the judge's other parts are not used)."""
+    from types import SimpleNamespace
+
+    from vdedup_lib.keep.steps import span
+
+    infos = {"a.mp4": {"duration_seconds": duration_a}, "b.mp4": {"duration_seconds": duration_b}}
+    judge = SimpleNamespace(infos=infos, evidence=lambda a, b: ev)
+    return span(judge, "a.mp4", "b.mp4")
+
+
+def _evidence(*, a_span, b_span, a_coverage, b_coverage, inset_in=""):
+    from vdedup_lib.alignment import PairEvidence, PairOutcome
+
+    return PairEvidence(frame_similarity=0.9, coverage=min(a_coverage, b_coverage), offset_seconds=0.0,
+                        a_span_seconds=a_span, b_span_seconds=b_span, mirrored=False, zooms=(1.0, 1.0),
+                        verified=True, reason="", a_coverage=a_coverage, b_coverage=b_coverage,
+                        outcome=PairOutcome.VERIFIED, inset_in=inset_in,
+                        inset_box=(0.4, 0.05, 0.5, 0.5) if inset_in else ())
+
+
+def test_span_between_files_of_one_length_is_not_decided_by_where_the_match_stopped():
+    # accuracy benchmark, rocket: the logo copy's match stopped 1.5 s earlier in the
+    # original than in the copy; both files last 6 s, so neither holds more video
+    ev = _evidence(a_span=(0.0, 3.0), b_span=(0.0, 4.5), a_coverage=0.6, b_coverage=0.75)
+    assert _span_verdict(ev, 6.0, 6.0) is None
+    # a longer file with unmatched seconds of its own still holds more of the video
+    v = _span_verdict(ev, 6.0, 12.0)
+    assert v is not None and v.winner == 1 and "holds more of the video" in v.reason, v
+    # and a file all found in the other still loses to the longer one (trimmed copy)
+    trimmed = _evidence(a_span=(2.0, 4.0), b_span=(0.0, 2.0), a_coverage=0.33, b_coverage=1.0)
+    v = _span_verdict(trimmed, 6.0, 2.0)
+    assert v is not None and v.winner == 0 and "holds the whole of the other" in v.reason, v
+
+
+def test_a_picture_in_picture_match_leaves_the_choice_to_the_field_of_view():
+    # accuracy benchmark, city: the inset search found the original whole inside the
+    # pip copy but not every frame of the copy, so SPAN called the copy "more video"
+    ev = _evidence(a_span=(0.0, 6.0), b_span=(0.0, 4.0), a_coverage=1.0, b_coverage=0.5, inset_in="b")
+    assert _span_verdict(ev, 6.0, 6.0) is None
+    plain = _evidence(a_span=(0.0, 6.0), b_span=(0.0, 4.0), a_coverage=1.0, b_coverage=0.5)
+    assert _span_verdict(plain, 6.0, 6.0).winner == 1  # what the inset used to get

@@ -57,6 +57,10 @@ def span(j, a, b) -> Optional[Verdict]:
     step = pair_spacing(ia.get("duration_seconds"), ib.get("duration_seconds"))
     need = max(R.SPAN_MIN_SECONDS, R.SPAN_MIN_SAMPLES * step)
     ev = j.evidence(a, b)
+    if ev is not None and getattr(ev, "inset_in", "") in ("a", "b"):
+        # the match is a picture inside the other's picture: how much of the
+        # inset the inset search found is not "more video" (FIELD_OF_VIEW decides)
+        return None
     if ev is None:
         if abs(ha - hb) < need:
             return None
@@ -70,6 +74,15 @@ def span(j, a, b) -> Optional[Verdict]:
     extra_b = 0.0 if ev.b_coverage >= R.HELD_COVERAGE else max(0.0, hb - lb) / max(ev.speed, 1e-6)
     if abs(extra_a - extra_b) < need:
         return None
+    a_more = extra_a > extra_b
+    if min(extra_a, extra_b) >= need:
+        # both files have unmatched seconds ("partly overlapping"): the one with
+        # more of them holds more of the video only if it is also the longer
+        # file; between files of one length the unmatched seconds are where the
+        # frame match stopped (an overlay or a flat stretch), not more video
+        hb_in_a = hb / max(ev.speed, 1e-6)
+        if (ha - hb_in_a if a_more else hb_in_a - ha) < need:
+            return None
 
     def why(h_win, h_lose, span_lose, extra_lose):
         if extra_lose < need:  # the loser is all inside: say how much of it decodes and matches
@@ -77,7 +90,7 @@ def span(j, a, b) -> Optional[Verdict]:
             return f"kept: holds the whole of the other ({h_win:.1f} s vs a {shown:.1f} s part)"
         return f"kept: holds more of the video ({h_win:.1f} s vs {h_lose:.1f} s, partly overlapping)"
 
-    return _win(extra_a > extra_b, KeepStep.SPAN, why(ha, hb, lb, extra_b), why(hb, ha, la, extra_a))
+    return _win(a_more, KeepStep.SPAN, why(ha, hb, lb, extra_b), why(hb, ha, la, extra_a))
 
 
 def field_of_view(j, a, b) -> Optional[Verdict]:
