@@ -59,3 +59,25 @@ def test_fit_drops_frames_off_the_line():
     zero_weight = np.ones_like(i)
     zero_weight[:28] = 0  # IDF weight 0: those frames place nothing
     assert alignment._fit_line(i, j, zero_weight) is None
+
+
+def test_line_scores_are_the_lines_through_the_matrix():
+    """``_line_scores`` (remembered flat indices) against the lines walked one by one."""
+    rng = np.random.default_rng(3)
+    for ts, tl in [(12, 30), (30, 12), (40, 41)]:
+        s = rng.random((ts, tl)).astype(np.float32)
+        md, sd = alignment._dilate(s > 0.8, s, alignment.FRAME_TOLERANCE)
+        w = rng.random(ts) + 0.5
+        for speed in (SPEEDS[0], 1.0, SPEEDS[-1]):
+            score, hits, jc, offs = alignment._line_scores(md, sd, w, speed)
+            for k, off in enumerate(offs):
+                j = np.rint(speed * np.arange(ts) + off).astype(int)
+                on = [(i, jj) for i, jj in enumerate(j) if 0 <= jj < tl and md[i, jj]]
+                assert hits[:, k].sum() == len(on)
+                want = sum(w[i] * sd[i, jj] for i, jj in on) / w.sum()
+                if len(on) >= alignment.MIN_MATCHED_FRAMES:
+                    assert score[k] == pytest.approx(want, rel=1e-9, abs=1e-12)
+                else:
+                    assert score[k] == -1.0
+            again = alignment._line_scores(md, sd, w, speed)  # remembered indices, same answer
+            assert np.array_equal(again[0], score) and np.array_equal(again[1], hits)

@@ -129,3 +129,18 @@ def test_a_file_shown_only_inside_the_kept_file_is_never_removed(clips, tmp_path
     (m,) = g["members"]
     assert m["verification"]["inset_in"] == "a"
     assert "picture inside" in m["review_reason"], m
+
+
+def test_coarse_windows_are_cut_once_per_container(clips, monkeypatch):
+    """A video searched in several pairs cuts its coarse windows once (``_coarse_of``),
+    and another track is never served a remembered one."""
+    calls = []
+    real = insets.coarse_windows
+    monkeypatch.setattr(insets, "coarse_windows", lambda f: calls.append(1) or real(f))
+    insets._COARSE_MEMO.clear()
+    pip, src = frame_track(clips / "pip.mp4"), frame_track(clips / "src.mp4")
+    first = insets.find_inset(pip, src)
+    insets.find_inset(pip, frame_track(clips / "other_pip.mp4"))  # another pair, same container
+    assert insets.find_inset(pip, src) == first and len(calls) == 1
+    other = frame_track(clips / "pip.mp4")  # the same file, another track object
+    assert insets.find_inset(other, src) == first and len(calls) == 2

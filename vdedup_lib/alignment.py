@@ -36,6 +36,7 @@ everywhere) the weights fall back to uniform.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
@@ -274,20 +275,37 @@ def _ranked_matrices(a: FrameTrack, b: FrameTrack, *, a_short: bool, w: np.ndarr
     return out
 
 
-def _line_scores(md: np.ndarray, sd: np.ndarray, w: np.ndarray, speed: float):
-    """Score of every offset of the lines of slope ``speed`` through the dilated
-    matrices: ``(score [offsets], hits [T_short, offsets], column [T_short, offsets],
-    offsets)``; a score is -1 where fewer than MIN_MATCHED_FRAMES frames hit the line."""
-    ts, tl = md.shape
+@functools.lru_cache(maxsize=64)
+def _line_index(ts: int, tl: int, speed: float) -> tuple:
+    """``(flat, inside, jc, offs)`` of the lines of slope ``speed`` through a
+    ``[ts, tl]`` matrix (``_line_scores``): the same for every pair of these
+    lengths, so remembered (64 entries, each 1.0-1.6 MB for the longest tracks,
+    240 x 240 frames: at most about 100 MB; 17 speeds to a pair of lengths).
+    ``flat`` indexes the raveled matrix; the arrays are read-only (shared).
+    Measured on 80 x 160 frames: 0.40 ms a call before (index built and 2-D
+    fancy indexing each time), 0.14 ms remembered, 0.28 ms not."""
     rows = np.arange(ts)
     lo = -int(math.ceil(speed * (ts - 1))) - FRAME_TOLERANCE
     offs = np.arange(lo, tl + FRAME_TOLERANCE)
     j = np.rint(speed * rows[:, None] + offs[None, :]).astype(np.int64)
     inside = (j >= 0) & (j < tl)
-    jc = np.clip(j, 0, tl - 1)
-    hits = md[rows[:, None], jc] & inside
+    jc = np.clip(j, 0, tl - 1).astype(np.int32)
+    flat = (rows[:, None] * tl + jc).astype(np.int32)
+    for x in (flat, inside, jc, offs):
+        x.flags.writeable = False
+    return flat, inside, jc, offs
+
+
+def _line_scores(md: np.ndarray, sd: np.ndarray, w: np.ndarray, speed: float):
+    """Score of every offset of the lines of slope ``speed`` through the dilated
+    matrices: ``(score [offsets], hits [T_short, offsets], column [T_short, offsets],
+    offsets)``; a score is -1 where fewer than MIN_MATCHED_FRAMES frames hit the line."""
+    ts, tl = md.shape
+    flat, inside, jc, offs = _line_index(ts, tl, float(speed))
+    hits = np.take(md.ravel(), flat)
+    hits &= inside
     n = hits.sum(axis=0)
-    ncc_line = np.where(hits, sd[rows[:, None], jc], 0.0)
+    ncc_line = np.where(hits, np.take(sd.ravel(), flat), 0.0)
     score = (w[:, None] * ncc_line).sum(axis=0) / float(w.sum())
     return np.where(n >= MIN_MATCHED_FRAMES, score, -1.0), hits, jc, offs
 
