@@ -92,3 +92,11 @@ def light_precision(precision: str, device: str = "auto") -> str:
     if "torch" in sys.modules or not on_cpu:
         return resolve_precision(precision, resolve_device(device))
     return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
