@@ -399,3 +399,77 @@ def test_remembered_pair_values_come_back_from_the_store(clips, tmp_path):
         tracks.store.close()
         assert FrameStats.from_dict(got) == st
     assert len(calls) == 1
+
+
+def test_pairs_verified_in_forked_workers_match_one_at_a_time(clips, tmp_path, monkeypatch):
+    """``TrackCache.verify_many`` with two workers gives each pair the result a
+    one-at-a-time ``verify`` gives, remembers it and stores it (a re-scan reads it back)."""
+    from itertools import combinations
+
+    from vdedup_lib.cache import PairCache
+
+    names = sorted(p.name for p in clips.iterdir())
+    pairs = [(a, b, None, None) for a, b in combinations(names, 2)]  # 28 pairs, whole frames and insets
+    assert len(pairs) >= verify.PARALLEL_MIN_PAIRS
+    one = TrackCache(clips)
+    want = {(a, b): one.verify(a, b).to_dict() for a, b, _, _ in pairs}
+    store = PairCache(one.store_fingerprint(), tmp_path)
+    forked = TrackCache(clips, store=store)
+    runs = []
+    real = verify._run_forked
+    monkeypatch.setattr(verify, "_can_fork", lambda: True)  # its policy: test_only_linux_processes_without_ray_fork
+    monkeypatch.setattr(verify, "_run_forked", lambda *a, **k: runs.append(1) or real(*a, **k))
+    forked.verify_many(pairs, workers=2)
+    assert runs == [1] and len(forked._pairs) == len(pairs)  # forked, all worked out before anyone asks
+    monkeypatch.undo()
+    assert {(a, b): forked.verify(a, b).to_dict() for a, b, _, _ in pairs} == want
+    again = TrackCache(clips, store=PairCache(one.store_fingerprint(), tmp_path))
+    monkeypatch.setattr(verify, "_run_forked", None)  # nothing left to compare: no worker starts
+    again.verify_many(pairs, workers=2)
+    assert {(a, b): again.verify(a, b).to_dict() for a, b, _, _ in pairs} == want
+    with pytest.raises(ValueError, match="workers"):
+        verify.resolve_verify_workers(0)
+
+
+def test_a_verification_worker_that_dies_leaves_its_pairs_to_this_process(clips, caplog, monkeypatch):
+    """A forked worker killed mid-run (here it exits on one pair, as the kernel's
+    out-of-memory killer would end it) costs time, not results."""
+    import os
+    from itertools import combinations
+
+    parent = os.getpid()
+
+    class Dying(TrackCache):
+        def _verify(self, rel_a, rel_b, *args):
+            if os.getpid() != parent and (rel_a, rel_b) == ("fast2x.mp4", "other.mp4"):
+                os._exit(1)
+            return super()._verify(rel_a, rel_b, *args)
+
+    names = sorted(p.name for p in clips.iterdir())
+    pairs = [(a, b, None, None) for a, b in combinations(names, 2)]
+    want = {(a, b): TrackCache(clips).verify(a, b).to_dict() for a, b, _, _ in pairs}
+    dying = Dying(clips)
+    monkeypatch.setattr(verify, "_can_fork", lambda: True)
+    dying.verify_many(pairs, workers=2)
+    assert {(a, b): dying.verify(a, b).to_dict() for a, b, _, _ in pairs} == want
+    assert "verification worker died" in caplog.text
+
+
+def test_only_linux_processes_without_ray_fork(monkeypatch):
+    """Verification workers are forked on Linux only, never once Ray was loaded
+    (its threads do not survive a fork), never from a daemonic process."""
+    import multiprocessing
+    import sys
+    import types
+
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert verify._can_fork()
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert not verify._can_fork()
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setitem(sys.modules, "ray", types.ModuleType("ray"))
+    assert not verify._can_fork()
+    monkeypatch.delitem(sys.modules, "ray")
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
+    assert not verify._can_fork()

@@ -96,7 +96,8 @@ UNCONFIRMED_DISTANCE = 1.0
 #: the copy-or-take checks (``TrackCache.copy_or_take``); 4: pairs the whole
 #: frames do not verify are searched for a picture in a picture
 #: (``insets``; ``PairEvidence.inset_in`` / ``inset_box``).
-PAIR_STORE_FORMAT = 4
+#: 5: frames compared on one BLAS thread (``one_blas_thread``).
+PAIR_STORE_FORMAT = 5
 
 
 class TrackCache:
@@ -256,7 +257,8 @@ class TrackCache:
         oa, ob = self.own_track(rel_a, duration_a), self.own_track(rel_b, duration_b)
         if a is None or b is None or oa is None or ob is None:
             return None
-        in_b, in_a = frame_match_masks(a, b, mirror=self.mirror, rotate=self.rotate)
+        with one_blas_thread():
+            in_b, in_a = frame_match_masks(a, b, mirror=self.mirror, rotate=self.rotate)
         return (regrid(in_b, a.pts_seconds, oa.pts_seconds),
                 regrid(in_a, b.pts_seconds, ob.pts_seconds))
 
@@ -266,22 +268,65 @@ class TrackCache:
 
     def verify(self, rel_a: str, rel_b: str, duration_a=None, duration_b=None) -> PairEvidence:
         """Verify the pair (a, b) on their common grid, with the current weights."""
+        key, skey = self._known(rel_a, rel_b, duration_a, duration_b)
+        if key not in self._pairs:
+            wa, wb = self.weights.get(rel_a), self.weights.get(rel_b)
+            self._keep_result(key, skey, self._verify(rel_a, rel_b, duration_a, duration_b, wa, wb))
+        return self._pairs[key]
+
+    def _keep_result(self, key: tuple, skey, ev: PairEvidence) -> None:
+        """Remember a pair's result, and store it when there is a store."""
+        self._pairs[key] = ev
+        if skey is not None:
+            self.store.put(skey, asdict(ev))
+
+    def _known(self, rel_a: str, rel_b: str, duration_a, duration_b) -> tuple:
+        """``(key, store key)`` of the pair's result with the current weights; the
+        result is in ``_pairs`` afterwards when it was remembered or stored."""
         wa, wb = self.weights.get(rel_a), self.weights.get(rel_b)
         key = (rel_a, rel_b, _digest(wa), _digest(wb))
-        if key not in self._pairs:
-            extra = hashlib.sha256(repr((duration_a, duration_b, key[2], key[3])).encode()).hexdigest()
-            skey, hit = self._stored("pair", rel_a, rel_b, extra)
-            if hit is not None:
-                try:
-                    self._pairs[key] = PairEvidence.from_dict(hit)
-                    return self._pairs[key]
-                except (KeyError, TypeError, ValueError) as e:  # a row of another layout: recompute
-                    log.warning("stored pair result for %s / %s is unusable (%s); recomputing",
-                                rel_a, rel_b, e)
-            self._pairs[key] = self._verify(rel_a, rel_b, duration_a, duration_b, wa, wb)
-            if skey is not None:
-                self.store.put(skey, asdict(self._pairs[key]))
-        return self._pairs[key]
+        if key in self._pairs:
+            return key, None
+        extra = hashlib.sha256(repr((duration_a, duration_b, key[2], key[3])).encode()).hexdigest()
+        skey, hit = self._stored("pair", rel_a, rel_b, extra)
+        if hit is not None:
+            try:
+                self._pairs[key] = PairEvidence.from_dict(hit)
+            except (KeyError, TypeError, ValueError) as e:  # a row of another layout: recompute
+                log.warning("stored pair result for %s / %s is unusable (%s); recomputing",
+                            rel_a, rel_b, e)
+        return key, skey
+
+    def verify_many(self, pairs: Sequence[tuple], *, workers: int = 1, progress: bool = False) -> None:
+        """Work out the results ``verify`` will be asked for, ``workers`` pairs at a
+        time: ``pairs`` is ``[(rel_a, rel_b, duration_a, duration_b)]``; a pair
+        remembered or stored is not compared again.  With ``workers`` >= 2 and at
+        least ``PARALLEL_MIN_PAIRS`` pairs to compare, the comparisons run in
+        forked processes that share this cache's tracks (each track is built
+        here first, once), and the results come back here, in the order of
+        ``pairs``, to be remembered and stored: the same results as one at a
+        time (``verify_pair`` is a function of the two tracks and the weights)."""
+        todo, seen = [], set()
+        for ra, rb, da, db in pairs:
+            key, skey = self._known(ra, rb, da, db)
+            if key not in self._pairs and key not in seen:
+                seen.add(key)
+                todo.append((key, skey, ra, rb, da, db))
+        if workers < 2 or len(todo) < PARALLEL_MIN_PAIRS or not _can_fork():
+            for key, skey, ra, rb, da, db in _bar(todo, "verifying pairs", progress):
+                self._keep_result(key, skey, self._verify(ra, rb, da, db, self.weights.get(ra),
+                                                          self.weights.get(rb)))
+            return
+        jobs = []
+        for key, skey, ra, rb, da, db in todo:
+            step = pair_spacing(da, db)
+            for rel, d in ((ra, da), (rb, db)):  # built here, shared by the forked workers
+                self.get(rel, step, d)
+                if self.weights.get(rel) is not None:
+                    self.own_track(rel, d)
+            jobs.append((ra, rb, da, db, self.weights.get(ra), self.weights.get(rb)))
+        for i, ev in _run_forked(self, jobs, workers=workers, progress=progress):
+            self._keep_result(todo[i][0], todo[i][1], ev)  # kept as it comes: an error later loses nothing
 
     def _verify(self, rel_a, rel_b, duration_a, duration_b, wa, wb) -> PairEvidence:
         step = pair_spacing(duration_a, duration_b)
@@ -293,9 +338,10 @@ class TrackCache:
             wa = regrid(wa, self.own_track(rel_a, duration_a).pts_seconds, a.pts_seconds)
         if wb is not None:
             wb = regrid(wb, self.own_track(rel_b, duration_b).pts_seconds, b.pts_seconds)
-        return verify_pair(a, b, weights_a=wa, weights_b=wb, speeds=self.speeds, mirror=self.mirror,
-                           rotate=self.rotate, insets=self.insets,
-                           names=(Path(rel_a).name, Path(rel_b).name))
+        with one_blas_thread():
+            return verify_pair(a, b, weights_a=wa, weights_b=wb, speeds=self.speeds, mirror=self.mirror,
+                               rotate=self.rotate, insets=self.insets,
+                               names=(Path(rel_a).name, Path(rel_b).name))
 
     def copy_or_take(self, rel_a: str, rel_b: str, duration_a=None, duration_b=None) -> TakeCheck:
         """``takes.copy_or_take`` of the pair's frames aligned on its verified line
@@ -320,6 +366,81 @@ class TrackCache:
             if skey is not None:
                 self.store.put(skey, self._pairs[key].to_dict())
         return self._pairs[key]
+
+
+_BLAS: list = []  # the ThreadpoolController, made on first use
+
+
+def one_blas_thread():
+    """A context in which BLAS (numpy's matrix products) runs on one thread.
+
+    Frames are compared this way everywhere, in this process and in the
+    forked workers of ``TrackCache.verify_many``: a matrix product summed in
+    another order (another thread count) differs by a rounding, and an NCC a
+    rounding away from a threshold then matches in one run and not in the
+    other (measured: one pair's coverage 0.425 with one thread, 0.4 with two).
+    A result is then the same whatever the machine's cores or the workers.
+    Leaving the workers their threads instead, two workers oversubscribed the
+    two cores: 74 s instead of 45 s for the throughput benchmark's 40 clips."""
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController  # >= 3 (pyproject.toml)
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
+
+
+#: Fewest pairs to compare for which ``TrackCache.verify_many`` forks workers:
+#: starting two forked workers and sending the results back costs about 0.1 s on
+#: this 2-core machine, a pair 20-70 ms (throughput benchmark's 40 clips).
+PARALLEL_MIN_PAIRS = 16
+_FORKED: Optional[tuple] = None  # (TrackCache, jobs): what a forked worker reads
+
+
+def _can_fork() -> bool:
+    """Whether this process may fork verification workers: on Linux only (macOS
+    forks, but its system libraries and OpenCV may not survive it), not from a
+    daemonic process (it may not have children), and not once Ray has been
+    loaded in it (its gRPC threads do not survive a fork, and some outlive
+    ``ray.shutdown``).  Otherwise the pairs are compared in this process."""
+    import multiprocessing
+    import sys
+
+    if not sys.platform.startswith("linux") or "ray" in sys.modules:
+        return False
+    return not multiprocessing.current_process().daemon
+
+
+def _forked_verify(i: int) -> tuple:
+    cache, jobs = _FORKED
+    return i, cache._verify(*jobs[i])
+
+
+def _run_forked(cache: "TrackCache", jobs: list, *, workers: int, progress: bool):
+    """``(i, cache._verify(*jobs[i]))`` for every job, from ``workers`` forked
+    processes, as they come.  A worker that dies (killed for memory) costs
+    time, not results: what is left is compared here, one pair at a time."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _FORKED
+    given = set()
+    _FORKED = (cache, jobs)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        chunk = max(1, min(16, len(jobs) // (8 * workers)))
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            done = pool.map(_forked_verify, range(len(jobs)), chunksize=chunk)
+            for i, ev in _bar(done, "verifying pairs", progress, total=len(jobs)):
+                given.add(i)
+                yield i, ev
+    except BrokenProcessPool as e:
+        left = [i for i in range(len(jobs)) if i not in given]
+        log.warning("a verification worker died (%s); comparing the %d pairs left here", e, len(left))
+        for i in left:
+            yield i, cache._verify(*jobs[i])
+    finally:
+        _FORKED = None
 
 
 def _grid_rows(src, spacing: float, duration: Optional[float], max_frames: int):
@@ -442,7 +563,7 @@ def _fused_matrix(fused_pairs: dict, dist: Optional[np.ndarray], n: int, method:
 def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: float,
                        candidate_factor: float = CANDIDATE_FACTOR,
                        max_neighbours: int = MAX_NEIGHBOURS, method: str = "auto",
-                       progress: bool = False) -> VerifiedDistances:
+                       progress: bool = False, workers: Optional[int] = None) -> VerifiedDistances:
     """Two-stage distances for DBSCAN: embeddings propose, frames confirm.
 
     Candidates are the pairs within ``candidate_factor * epsilon`` pooled
@@ -471,6 +592,8 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
     candidate radius are farther than epsilon, so both give the same groups
     unless the cap bites.  ``progress`` shows a bar on stderr per pass over
     the candidates (frame matches for the IDF weights, then the pairs).
+    ``workers``: processes comparing the candidate pairs
+    (``TrackCache.verify_many``; None: one per core, ``resolve_verify_workers``).
     """
     from .clustering import choose_method
 
@@ -495,21 +618,42 @@ def verified_distances(emb, tracks: Optional[TrackCache] = None, *, epsilon: flo
         tracks.set_weights(candidate_idf_weights(tracks, paths, dur, cands, progress=progress))
     else:
         tracks.set_weights({})
-    evidence = {(i, j): tracks.verify(paths[i], paths[j], dur[i], dur[j])
-                for i, j in _bar(cands, "verifying pairs", progress)}
+    tracks.verify_many([(paths[i], paths[j], dur[i], dur[j]) for i, j in cands],
+                       workers=resolve_verify_workers(workers), progress=progress)
+    evidence = {(i, j): tracks.verify(paths[i], paths[j], dur[i], dur[j]) for i, j in cands}
     fused_pairs = {p: _fused_distance(ev, pooled[p]) for p, ev in evidence.items()}
     return VerifiedDistances(distance=_fused_matrix(fused_pairs, dist, n, method), similarity=sim,
                              candidates=cands, evidence=evidence, epsilon=float(epsilon),
                              candidate_radius=float(radius), method=method)
 
 
-def _bar(pairs: Sequence[tuple], desc: str, progress: bool):
+def _bar(pairs, desc: str, progress: bool, total: Optional[int] = None):
     """``pairs``, behind a tqdm bar on stderr when ``progress``."""
-    if not progress or not pairs:
+    if not progress or (total is None and not pairs):
         return pairs
     from tqdm.auto import tqdm
 
-    return tqdm(pairs, desc=desc, unit="pair", leave=False)
+    return tqdm(pairs, desc=desc, unit="pair", leave=False, total=total)
+
+
+#: Most verification processes by default: as many as decoding workers get
+#: (``encoder.resolve_num_workers``).  Each holds its own line and window memos
+#: (``alignment._line_index``, ``insets._COARSE_MEMO``: up to about 100 MB and
+#: 140 MB), so memory grows with the count, while the pairs of a scan seldom
+#: keep more than a few processes busy.
+MAX_VERIFY_WORKERS = 4
+
+
+def resolve_verify_workers(workers: Optional[int]) -> int:
+    """``None`` -> one verification process per core (``device.available_cores``),
+    at most ``MAX_VERIFY_WORKERS``."""
+    from .device import available_cores
+
+    if workers is None:
+        return min(MAX_VERIFY_WORKERS, available_cores())
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1 or None, got {workers!r}")
+    return int(workers)
 
 
 def candidate_idf_weights(tracks: TrackCache, paths: Sequence[str], durations: Sequence,
