@@ -172,10 +172,7 @@ def test_encode_videos_end_to_end(tmp_path, encoder):
     make_clip(tmp_path / "c.mp4", 2, n=30)
     (tmp_path / "bad.mp4").write_text("nope")
     cfg = Config(video_resize=96, batch_size=8)
-    threads = torch.get_num_threads()
     emb = encode_videos(tmp_path, config=cfg, encoder=encoder)
-    # the CNN may run on fewer threads while decoding workers share the cores; not after
-    assert torch.get_num_threads() == threads
     assert [v["relpath"] for v in emb.videos] == ["a.mp4", "b.mkv", "bad.mp4", "c.mp4"]
     assert emb.paths == ["a.mp4", "b.mkv", "c.mp4"]
     assert emb.embeddings.shape == (3, 1280)

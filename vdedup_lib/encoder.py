@@ -311,27 +311,17 @@ def _embed_files(dataset, todo: list, *, encoder, config: Config, results: list,
             tracks.keep(dataset.relpath(i), track)
         results[i].track = None  # in the cache entry or in ``tracks``: not held twice
 
-    import torch
-
     workers = resolve_num_workers(config.num_workers)
-    share = workers > 0 and len(todo) > workers  # every worker busy while the CNN runs
     loader = DataLoader(Subset(dataset, todo), batch_size=1, shuffle=False, num_workers=workers,
                         collate_fn=collate_videos, worker_init_fn=_decode_worker_init if workers else None,
                         prefetch_factor=4 if workers else None, persistent_workers=False)
     queue = _FrameQueue(encoder, batch_size=config.batch_size, on_done=finish)
-    positions = iter(todo)
-    threads = torch.get_num_threads()
-    if share and getattr(getattr(encoder, "device", None), "type", "cpu") == "cpu":
-        # the CNN gets the cores the decoding workers leave (at least one):
-        # oversubscribed OpenMP threads spin while they wait.  Measured with
-        # /usr/bin/time on the throughput benchmark's 40 clips (2 cores, 2
-        # workers): 85 CPU seconds with one CNN thread against 92 with two,
-        # 48.8 s against 51.1 s wall.
-        torch.set_num_threads(max(1, min(threads, available_cores() - workers)))
-    try:
-        _run_loader(loader, queue, positions, finish, encoder, bar)
-    finally:
-        torch.set_num_threads(threads)
+    # The CNN keeps its threads while the workers decode.  Giving it only the
+    # cores they leave saved CPU (40 clips, 2 cores: 85 against 92 CPU s), but
+    # oneDNN sums in another order on another thread count: a video's
+    # features then depended on how many files its scan had, and the Ray
+    # engine's no longer equalled the local ones (test_engines).
+    _run_loader(loader, queue, iter(todo), finish, encoder, bar)
 
 
 def _run_loader(loader, queue, positions, finish, encoder, bar) -> None:
