@@ -100,3 +100,15 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+#: Most worker processes a default gives, to decoding (``encoder.resolve_num_workers``)
+#: and to frame verification (``verify.resolve_verify_workers``): each holds its
+#: own memory (a verifier holds its line and window memos, ``alignment._line_index``
+#: and ``insets._COARSE_MEMO``, up to about 100 MB and 140 MB).
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One worker process per core, at most ``MAX_DEFAULT_WORKERS``."""
+    return min(MAX_DEFAULT_WORKERS, available_cores())

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from .config import Config
-from .device import available_cores, cpu_has_native_bf16, resolve_device, resolve_precision  # noqa: F401 (re-exported)
+from .device import cpu_has_native_bf16, default_workers, resolve_device, resolve_precision  # noqa: F401 (re-exported)
 from .io_utils import get_logger
 
 logger = get_logger(__name__)
@@ -174,10 +174,11 @@ FEATURE_DIMS = {"efficientnet_lite0": 1280, "resnet18": 512, "resnet50": 2048}
 
 
 def resolve_num_workers(num_workers: Optional[int]) -> int:
-    """``None`` -> one decoding worker per core, at most 4 (see ``Config.num_workers``)."""
+    """``None`` -> one decoding worker per core, at most 4 (``device.default_workers``;
+    see ``Config.num_workers``)."""
     if num_workers is not None:
         return num_workers
-    return min(4, available_cores())
+    return default_workers()
 
 
 @dataclass(kw_only=True)
@@ -321,13 +322,7 @@ def _embed_files(dataset, todo: list, *, encoder, config: Config, results: list,
     # oneDNN sums in another order on another thread count: a video's
     # features then depended on how many files its scan had, and the Ray
     # engine's no longer equalled the local ones (test_engines).
-    _run_loader(loader, queue, iter(todo), finish, encoder, bar)
-
-
-def _run_loader(loader, queue, positions, finish, encoder, bar) -> None:
-    """Feed each decoded video's frames to ``queue`` (the CNN in full batches)."""
-    from .cnn import _Pending
-
+    positions = iter(todo)
     for batch in loader:
         for j, info in enumerate(batch["infos"]):
             i = next(positions)

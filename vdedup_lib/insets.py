@@ -193,8 +193,9 @@ _COARSE_MEMO: "OrderedDict" = OrderedDict()
 def _coarse_of(container: FrameTrack, pick: np.ndarray, frames: np.ndarray) -> tuple:
     """``coarse_windows(frames)``, remembered in this process for the last
     ``COARSE_MEMO_SIZE`` containers: every pair the whole frames reject is
-    searched both ways, so a video met in many pairs cuts its windows once.  The entry holds the track's
-    frame array, so the key (its ``id``) cannot be reused while it is kept."""
+    searched both ways, so a video met in many pairs cuts its windows once.
+    The entry holds the track's frame array, so the key (its ``id``) cannot be
+    reused while it is kept."""
     key = (id(container.frames), pick.tobytes())
     hit = _COARSE_MEMO.get(key)
     if hit is not None and hit[0] is container.frames:

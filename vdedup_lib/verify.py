@@ -636,21 +636,13 @@ def _bar(pairs, desc: str, progress: bool, total: Optional[int] = None):
     return tqdm(pairs, desc=desc, unit="pair", leave=False, total=total)
 
 
-#: Most verification processes by default: as many as decoding workers get
-#: (``encoder.resolve_num_workers``).  Each holds its own line and window memos
-#: (``alignment._line_index``, ``insets._COARSE_MEMO``: up to about 100 MB and
-#: 140 MB), so memory grows with the count, while the pairs of a scan seldom
-#: keep more than a few processes busy.
-MAX_VERIFY_WORKERS = 4
-
-
 def resolve_verify_workers(workers: Optional[int]) -> int:
-    """``None`` -> one verification process per core (``device.available_cores``),
-    at most ``MAX_VERIFY_WORKERS``."""
-    from .device import available_cores
+    """``None`` -> one verification process per core, at most as many as decoding
+    gets (``device.default_workers``)."""
+    from .device import default_workers
 
     if workers is None:
-        return min(MAX_VERIFY_WORKERS, available_cores())
+        return default_workers()
     if workers < 1:
         raise ValueError(f"workers must be >= 1 or None, got {workers!r}")
     return int(workers)
